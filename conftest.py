@@ -1,0 +1,39 @@
+"""Test set-up shared by every app: real local services and factories."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("UPTAKE_TESTING", "1")
+os.environ.setdefault("UPTAKE_TASKS_BACKEND", "immediate")
+os.environ.setdefault("UPTAKE_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+
+pytest_plugins = ["tests.plugins.services"]
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def tenant(db):  # type: ignore[no-untyped-def]
+    from tests.factories import TenantFactory
+
+    return TenantFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_tenant(db):  # type: ignore[no-untyped-def]
+    from tests.factories import TenantFactory
+
+    return TenantFactory(name="Globex", slug="globex")

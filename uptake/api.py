@@ -1,0 +1,39 @@
+"""The HTTP API (django-ninja): mounts each app's router under /api/v1."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from uptake.core import problem
+from uptake.identity.auth import SessionAuth, TokenAuth
+
+api = NinjaAPI(
+    title="Uptake API",
+    version="1",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    auth=[TokenAuth(), SessionAuth()],
+    description=(
+        "Uptake's REST API. Authenticate with `Authorization: Bearer <token>` "
+        "(`python manage.py create_token USERNAME`). Errors are RFC 9457 problem+json."
+    ),
+)
+problem.install(api)
+
+
+def _mount() -> None:
+    from uptake.catalog.routes import router as catalog_router
+    from uptake.enrollment.routes import me_router
+    from uptake.enrollment.routes import router as enrollment_router
+    from uptake.people.routes import router as people_router
+    from uptake.progress.routes import router as progress_router
+
+    api.add_router("/people", people_router, tags=["people"])
+    api.add_router("/courses", catalog_router, tags=["catalogue"])
+    api.add_router("/enrollments", enrollment_router, tags=["enrolments"])
+    api.add_router("/progress", progress_router, tags=["progress"])
+    api.add_router("/me", me_router, tags=["me"])
+
+
+_mount()
