@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "uptake.core.middleware.ViewerTimezoneMiddleware",
+    "uptake.web.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "uptake.urls"

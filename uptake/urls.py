@@ -12,6 +12,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("people/", include("uptake.people.urls")),
+    path("authoring/", include("uptake.catalog.urls")),
+    path("enrolments/", include("uptake.enrollment.urls")),
     path("", include("uptake.web.urls")),
 ]
 
