@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from uptake.core.models import TenantScoped
 
 
 class Course(TenantScoped):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-        ARCHIVED = "archived", "Archived"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        ARCHIVED = "archived", _("Archived")
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=120)
@@ -19,7 +20,11 @@ class Course(TenantScoped):
     description = models.TextField(blank=True)  # Markdown
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     owner = models.ForeignKey(
-        "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_courses"
+        "people.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_courses",
     )
     estimated_minutes = models.PositiveIntegerField(default=0)
     language = models.CharField(max_length=12, default="en")
@@ -53,11 +58,11 @@ class Module(TenantScoped):
 
 class Activity(TenantScoped):
     class Kind(models.TextChoices):
-        PAGE = "page", "Page"
-        VIDEO = "video", "Video"
-        FILE = "file", "File"
-        LINK = "link", "External link"
-        QUIZ = "quiz", "Knowledge check"
+        PAGE = "page", _("Page")
+        VIDEO = "video", _("Video")
+        FILE = "file", _("File")
+        LINK = "link", _("External link")
+        QUIZ = "quiz", _("Knowledge check")
 
     module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="activities")
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="activities")
@@ -79,7 +84,9 @@ class Activity(TenantScoped):
         ordering = ["position", "id"]
         indexes = [models.Index(fields=["course", "position"])]
         constraints = [
-            models.CheckConstraint(condition=models.Q(pass_mark__lte=100), name="activity_pass_mark_pct"),
+            models.CheckConstraint(
+                condition=models.Q(pass_mark__lte=100), name="activity_pass_mark_pct"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -88,10 +95,10 @@ class Activity(TenantScoped):
 
 class Question(TenantScoped):
     class Kind(models.TextChoices):
-        SINGLE = "single", "Single choice"
-        MULTIPLE = "multiple", "Multiple choice"
-        TRUE_FALSE = "true_false", "True / false"
-        SHORT = "short", "Short answer"
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice")
+        TRUE_FALSE = "true_false", _("True / false")
+        SHORT = "short", _("Short answer")
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="questions")
     kind = models.CharField(max_length=12, choices=Kind.choices)
