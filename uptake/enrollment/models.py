@@ -19,8 +19,12 @@ class Enrollment(TenantScoped):
         COMPLETED = "completed", "Completed"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
-    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="enrollments")
-    course = models.ForeignKey("catalog.Course", on_delete=models.CASCADE, related_name="enrollments")
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.CASCADE, related_name="enrollments"
+    )
+    course = models.ForeignKey(
+        "catalog.Course", on_delete=models.CASCADE, related_name="enrollments"
+    )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ASSIGNED)
     assigned_at = models.DateTimeField()
@@ -41,7 +45,9 @@ class Enrollment(TenantScoped):
     class Meta:
         constraints = [
             # One enrolment per person and course: re-assignment reuses the row.
-            models.UniqueConstraint(fields=["person", "course"], name="enrollment_person_course_unique"),
+            models.UniqueConstraint(
+                fields=["person", "course"], name="enrollment_person_course_unique"
+            ),
             models.CheckConstraint(
                 condition=models.Q(progress_percent__lte=100), name="enrollment_progress_pct"
             ),

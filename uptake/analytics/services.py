@@ -1,0 +1,98 @@
+"""Writes to the event fact table.
+
+Every learning event is written in the same transaction as the change that causes it, so a
+rolled-back change leaves no event behind and a committed one is never missing its event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from uptake.analytics.models import LearningEvent, Verb
+from uptake.core import clock
+
+BULK_BATCH_SIZE = 1000
+
+_VERBS = frozenset(Verb.values)
+
+
+def _check_verb(verb: str) -> None:
+    # A typo'd verb would silently vanish from every report: refuse it where it is written.
+    if verb not in _VERBS:
+        raise ValueError(f"Unknown learning event verb {verb!r}")
+
+
+def record_event(
+    *,
+    tenant_id: int,
+    person_id: int,
+    verb: str,
+    object_type: str,
+    object_id: int | None,
+    course_id: int | None = None,
+    value: float | None = None,
+    occurred_at: dt.datetime | None = None,
+    data: dict[str, Any] | None = None,
+) -> LearningEvent:
+    """Append one event (call inside the transaction of the change it records).
+
+    `occurred_at` defaults to now; `value` holds a score, percent or duration.
+    """
+    _check_verb(verb)
+    return LearningEvent.objects.create(
+        tenant_id=tenant_id,
+        person_id=person_id,
+        verb=verb,
+        object_type=object_type,
+        object_id=object_id,
+        course_id=course_id,
+        value=value,
+        occurred_at=occurred_at or clock.now(),
+        data=data or {},
+    )
+
+
+def record_events(*, events: list[LearningEvent]) -> int:
+    """Append many unsaved events at once (imports, generators, bulk services); returns how many.
+
+    Events without `occurred_at` get now.
+    """
+    if not events:
+        return 0
+    now = clock.now()
+    for event in events:
+        _check_verb(event.verb)
+        if event.occurred_at is None:
+            event.occurred_at = now
+        if event.data is None:
+            event.data = {}
+    LearningEvent.objects.bulk_create(events, batch_size=BULK_BATCH_SIZE)
+    return len(events)
+
+
+def new_event(
+    *,
+    tenant_id: int,
+    person_id: int,
+    verb: str,
+    object_type: str,
+    object_id: int | None,
+    course_id: int | None = None,
+    value: float | None = None,
+    occurred_at: dt.datetime | None = None,
+    data: dict[str, Any] | None = None,
+) -> LearningEvent:
+    """An unsaved event for `record_events` (same arguments as `record_event`)."""
+    _check_verb(verb)
+    return LearningEvent(
+        tenant_id=tenant_id,
+        person_id=person_id,
+        verb=verb,
+        object_type=object_type,
+        object_id=object_id,
+        course_id=course_id,
+        value=value,
+        occurred_at=occurred_at or clock.now(),
+        data=data or {},
+    )

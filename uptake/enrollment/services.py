@@ -1,0 +1,452 @@
+"""Writes of enrolment: assign, self-enrol, withdraw, change the due date.
+
+Every change writes its learning event in the same transaction and publishes its domain event
+on commit. Permission: when a `viewer` is passed (the UI and the API do), platform admins may
+assign anyone in their organisation and managers their own team (direct and indirect reports);
+without a viewer (the system actor: rules, imports) no permission check is made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from uptake.analytics import services as analytics
+from uptake.analytics.models import Verb
+from uptake.catalog.models import Course
+from uptake.core import clock
+from uptake.core.actor import Actor
+from uptake.core.bus import publish
+from uptake.core.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
+from uptake.enrollment import rules
+from uptake.enrollment.events import (
+    EnrollmentCreated,
+    EnrollmentDueDateChanged,
+    EnrollmentWithdrawn,
+)
+from uptake.enrollment.models import Enrollment
+from uptake.people import rules as people_rules
+from uptake.people.models import Person
+
+if TYPE_CHECKING:
+    from uptake.identity.context import Viewer
+
+
+@dataclass(frozen=True)
+class BulkEnrollResult:
+    created: int
+    reactivated: int
+    already: int
+
+    @property
+    def enrolled(self) -> int:
+        """People who are newly enrolled by this call (created or re-activated)."""
+        return self.created + self.reactivated
+
+
+# --- Checks ------------------------------------------------------------------------------------
+
+
+def _check_course(*, tenant_id: int, course: Course) -> None:
+    if course.tenant_id != tenant_id:
+        raise NotFound(_("There is no course %(id)s.") % {"id": course.pk})
+    if course.status != Course.Status.PUBLISHED:
+        raise ValidationFailed(
+            _("“%(title)s” is not published, so no one can be enrolled in it.")
+            % {"title": course.title},
+            errors=[FieldProblem(_("The course is not published."), field="course_id")],
+        )
+
+
+def _check_person(*, tenant_id: int, person: Person) -> None:
+    if person.tenant_id != tenant_id:
+        raise NotFound(_("There is no person %(id)s.") % {"id": person.pk})
+    if not person.is_active:
+        raise ValidationFailed(
+            _("%(name)s is no longer active, so they cannot be enrolled.")
+            % {"name": person.full_name},
+            errors=[FieldProblem(_("This person is not active."), field="person_id")],
+        )
+
+
+def _check_due(*, due_at: dt.datetime | None, source: str) -> None:
+    # Rules may compute a due date that has already passed (an old hire); people may not.
+    if source == Enrollment.Source.RULE:
+        return
+    problem = rules.due_date_problem(due_at=due_at, now=clock.now())
+    if problem:
+        raise ValidationFailed(problem, errors=[FieldProblem(problem, field="due_at")])
+
+
+def assignable_person_ids(*, viewer: Viewer, include_indirect: bool = True) -> set[int] | None:
+    """Whom the viewer may assign learning to: None means everyone in the organisation
+    (platform admins); otherwise the ids of the manager's team (empty for anyone else)."""
+    if viewer.has(people_rules.PLATFORM_ADMIN):
+        return None
+    if not viewer.has(people_rules.MANAGER):
+        return set()
+    from uptake.people import selectors as people
+
+    return {
+        p.pk for p in people.team_members(manager=viewer.person, include_indirect=include_indirect)
+    }
+
+
+def check_can_assign(*, viewer: Viewer, tenant_id: int, person_ids: list[int]) -> None:
+    """PermissionDenied unless the viewer may assign learning to every one of `person_ids`."""
+    if viewer.tenant_id != tenant_id:
+        raise NotFound(_("There is no such organisation."))
+    if not viewer.has(people_rules.PLATFORM_ADMIN, people_rules.MANAGER):
+        raise PermissionDenied(_("Only platform admins and managers can assign learning."))
+    allowed = assignable_person_ids(viewer=viewer)
+    if allowed is None:
+        return
+    outside = [pid for pid in person_ids if pid not in allowed]
+    if outside:
+        raise PermissionDenied(
+            _("Managers can only assign learning to their own team."),
+            errors=[
+                FieldProblem(_("Not in your team."), field="person_ids", row=pid)
+                for pid in outside[:50]
+            ],
+        )
+
+
+def _check_can_manage(*, viewer: Viewer | None, enrollment: Enrollment) -> None:
+    if viewer is None:
+        return
+    check_can_assign(
+        viewer=viewer, tenant_id=enrollment.tenant_id, person_ids=[enrollment.person_id]
+    )
+
+
+# --- Writes ------------------------------------------------------------------------------------
+
+
+def _assigned_event(enrollment: Enrollment, *, actor: Actor, reactivated: bool):  # type: ignore[no-untyped-def]
+    return analytics.new_event(
+        tenant_id=enrollment.tenant_id,
+        person_id=enrollment.person_id,
+        verb=Verb.ASSIGNED,
+        object_type="course",
+        object_id=enrollment.course_id,
+        course_id=enrollment.course_id,
+        occurred_at=enrollment.assigned_at,
+        data={
+            "enrollment_id": enrollment.pk,
+            "source": enrollment.source,
+            "reactivated": reactivated,
+            "actor_person_id": actor.person_id,
+        },
+    )
+
+
+def _publish_created(enrollment: Enrollment) -> None:
+    publish(
+        EnrollmentCreated(
+            tenant_id=enrollment.tenant_id,
+            enrollment_id=enrollment.pk,
+            person_id=enrollment.person_id,
+            course_id=enrollment.course_id,
+            source=enrollment.source,
+            due_at=enrollment.due_at,
+        )
+    )
+
+
+def _reactivate(
+    enrollment: Enrollment,
+    *,
+    actor: Actor,
+    source: str,
+    due_at: dt.datetime | None,
+    now: dt.datetime,
+) -> None:
+    enrollment.status = rules.reactivated_status(
+        started=enrollment.started_at is not None, completed=enrollment.completed_at is not None
+    )
+    enrollment.source = source
+    enrollment.assigned_at = now
+    enrollment.assigned_by_id = actor.person_id
+    enrollment.due_at = due_at
+    enrollment.withdrawn_at = None
+    enrollment.save(
+        update_fields=[
+            "status",
+            "source",
+            "assigned_at",
+            "assigned_by",
+            "due_at",
+            "withdrawn_at",
+            "updated_at",
+        ]
+    )
+
+
+@transaction.atomic
+def enroll_person(
+    *,
+    actor: Actor,
+    tenant_id: int,
+    person: Person,
+    course: Course,
+    source: str = Enrollment.Source.MANUAL,
+    due_at: dt.datetime | None = None,
+    viewer: Viewer | None = None,
+) -> Enrollment:
+    """Enrol one person in a published course of the same organisation.
+
+    Idempotent: an active enrolment is returned unchanged; a withdrawn one is re-activated
+    with a new assigned_at and due date (its progress is kept). Writes the "assigned" learning
+    event and publishes EnrollmentCreated for a new or re-activated enrolment. Raises NotFound
+    for another organisation's person or course, ValidationFailed for an inactive person, an
+    unpublished course or a due date in the past (manual), PermissionDenied when `viewer` may
+    not assign this person.
+    """
+    _check_course(tenant_id=tenant_id, course=course)
+    _check_person(tenant_id=tenant_id, person=person)
+    if viewer is not None:
+        check_can_assign(viewer=viewer, tenant_id=tenant_id, person_ids=[person.pk])
+    _check_due(due_at=due_at, source=source)
+    now = clock.now()
+    enrollment, created = Enrollment.objects.select_for_update().get_or_create(
+        person=person,
+        course=course,
+        defaults={
+            "tenant_id": tenant_id,
+            "source": source,
+            "status": Enrollment.Status.ASSIGNED,
+            "assigned_at": now,
+            "assigned_by_id": actor.person_id,
+            "due_at": due_at,
+        },
+    )
+    if not created and enrollment.status != Enrollment.Status.WITHDRAWN:
+        return enrollment
+    if not created:
+        _reactivate(enrollment, actor=actor, source=source, due_at=due_at, now=now)
+    analytics.record_events(
+        events=[_assigned_event(enrollment, actor=actor, reactivated=not created)]
+    )
+    _publish_created(enrollment)
+    return enrollment
+
+
+@transaction.atomic
+def enroll_people(
+    *,
+    actor: Actor,
+    tenant_id: int,
+    person_ids: list[int],
+    course: Course,
+    due_at: dt.datetime | None = None,
+    source: str = Enrollment.Source.MANUAL,
+    viewer: Viewer | None = None,
+) -> BulkEnrollResult:
+    """Enrol many people of the organisation in one course (all or nothing).
+
+    One query finds existing enrolments; new ones are bulk-created, withdrawn ones re-activated,
+    active ones left as they are (`already`). Raises ValidationFailed listing every unknown or
+    inactive person, and the same errors as `enroll_person` otherwise.
+    """
+    _check_course(tenant_id=tenant_id, course=course)
+    ids = list(dict.fromkeys(int(pid) for pid in person_ids))
+    if not ids:
+        raise ValidationFailed(
+            _("Choose at least one person to enrol."),
+            errors=[FieldProblem(_("No one is chosen."), field="person_ids")],
+        )
+    if viewer is not None:
+        check_can_assign(viewer=viewer, tenant_id=tenant_id, person_ids=ids)
+    _check_due(due_at=due_at, source=source)
+
+    people = dict(
+        Person.objects.filter(tenant_id=tenant_id, pk__in=ids).values_list("pk", "is_active")
+    )
+    unknown = [pid for pid in ids if pid not in people]
+    inactive = [pid for pid in ids if people.get(pid) is False]
+    if unknown or inactive:
+        problems = [
+            FieldProblem(_("No such person."), field="person_ids", row=pid) for pid in unknown
+        ]
+        problems += [
+            FieldProblem(_("This person is not active."), field="person_ids", row=pid)
+            for pid in inactive
+        ]
+        raise ValidationFailed(
+            _("%(count)d of the chosen people cannot be enrolled: unknown or no longer active.")
+            % {"count": len(problems)},
+            errors=problems,
+        )
+
+    now = clock.now()
+    existing = {
+        e.person_id: e
+        for e in Enrollment.objects.select_for_update().filter(
+            tenant_id=tenant_id, course=course, person_id__in=ids
+        )
+    }
+    to_create = [
+        Enrollment(
+            tenant_id=tenant_id,
+            person_id=pid,
+            course=course,
+            source=source,
+            status=Enrollment.Status.ASSIGNED,
+            assigned_at=now,
+            assigned_by_id=actor.person_id,
+            due_at=due_at,
+        )
+        for pid in ids
+        if pid not in existing
+    ]
+    withdrawn = [e for e in existing.values() if e.status == Enrollment.Status.WITHDRAWN]
+    for enrollment in withdrawn:
+        enrollment.status = rules.reactivated_status(
+            started=enrollment.started_at is not None,
+            completed=enrollment.completed_at is not None,
+        )
+        enrollment.source = source
+        enrollment.assigned_at = now
+        enrollment.assigned_by_id = actor.person_id
+        enrollment.due_at = due_at
+        enrollment.withdrawn_at = None
+        enrollment.updated_at = now
+    # bulk_create sets primary keys on PostgreSQL and SQLite (RETURNING), which the events need.
+    created = Enrollment.objects.bulk_create(to_create, batch_size=500)
+    if withdrawn:
+        Enrollment.objects.bulk_update(
+            withdrawn,
+            [
+                "status",
+                "source",
+                "assigned_at",
+                "assigned_by",
+                "due_at",
+                "withdrawn_at",
+                "updated_at",
+            ],
+            batch_size=500,
+        )
+    changed = [(e, False) for e in created] + [(e, True) for e in withdrawn]
+    analytics.record_events(
+        events=[_assigned_event(e, actor=actor, reactivated=again) for e, again in changed]
+    )
+    for enrollment, _again in changed:
+        _publish_created(enrollment)
+    return BulkEnrollResult(
+        created=len(created),
+        reactivated=len(withdrawn),
+        already=len(existing) - len(withdrawn),
+    )
+
+
+def self_enroll(*, actor: Actor, person: Person, course: Course) -> Enrollment:
+    """Enrol oneself in a published, open course of one's organisation (idempotent).
+
+    ValidationFailed when the course is not published or not open for self-enrolment."""
+    if course.tenant_id != person.tenant_id:
+        raise NotFound(_("There is no course %(id)s.") % {"id": course.pk})
+    if course.status != Course.Status.PUBLISHED or not course.is_open:
+        raise ValidationFailed(
+            _("“%(title)s” is not open for self-enrolment; ask your manager or an admin.")
+            % {"title": course.title},
+            errors=[FieldProblem(_("The course is not open."), field="course_id")],
+        )
+    return enroll_person(
+        actor=actor,
+        tenant_id=person.tenant_id,
+        person=person,
+        course=course,
+        source=Enrollment.Source.SELF,
+    )
+
+
+@transaction.atomic
+def withdraw_enrollment(
+    *, actor: Actor, enrollment: Enrollment, viewer: Viewer | None = None
+) -> Enrollment:
+    """Withdraw an enrolment (idempotent): it leaves My learning and every count; its progress
+    is kept for a later re-assignment. Writes "withdrawn" and publishes EnrollmentWithdrawn.
+    Learners may withdraw from a course they enrolled in themselves."""
+    own_choice = (
+        viewer is not None
+        and enrollment.person_id == viewer.person.pk
+        and enrollment.source == Enrollment.Source.SELF
+    )
+    if not own_choice:
+        _check_can_manage(viewer=viewer, enrollment=enrollment)
+    locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if locked.status == Enrollment.Status.WITHDRAWN:
+        return locked
+    now = clock.now()
+    locked.status = Enrollment.Status.WITHDRAWN
+    locked.withdrawn_at = now
+    locked.save(update_fields=["status", "withdrawn_at", "updated_at"])
+    analytics.record_event(
+        tenant_id=locked.tenant_id,
+        person_id=locked.person_id,
+        verb=Verb.WITHDRAWN,
+        object_type="course",
+        object_id=locked.course_id,
+        course_id=locked.course_id,
+        occurred_at=now,
+        data={"enrollment_id": locked.pk, "actor_person_id": actor.person_id},
+    )
+    publish(
+        EnrollmentWithdrawn(
+            tenant_id=locked.tenant_id,
+            enrollment_id=locked.pk,
+            person_id=locked.person_id,
+            course_id=locked.course_id,
+        )
+    )
+    _copy(locked, enrollment)
+    return locked
+
+
+@transaction.atomic
+def change_due_date(
+    *,
+    actor: Actor,
+    enrollment: Enrollment,
+    due_at: dt.datetime | None,
+    viewer: Viewer | None = None,
+) -> Enrollment:
+    """Set or clear an enrolment's due date (must be in the future). ValidationFailed for a
+    withdrawn enrolment. Publishes EnrollmentDueDateChanged when it changes."""
+    _check_can_manage(viewer=viewer, enrollment=enrollment)
+    locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if locked.status == Enrollment.Status.WITHDRAWN:
+        raise ValidationFailed(_("This enrolment is withdrawn; assign the course again instead."))
+    problem = rules.due_date_problem(due_at=due_at, now=clock.now())
+    if problem:
+        raise ValidationFailed(problem, errors=[FieldProblem(problem, field="due_at")])
+    old = locked.due_at
+    if old != due_at:
+        locked.due_at = due_at
+        locked.save(update_fields=["due_at", "updated_at"])
+        publish(
+            EnrollmentDueDateChanged(
+                tenant_id=locked.tenant_id,
+                enrollment_id=locked.pk,
+                person_id=locked.person_id,
+                course_id=locked.course_id,
+                old_due_at=old,
+                new_due_at=due_at,
+            )
+        )
+    _copy(locked, enrollment)
+    return locked
+
+
+def _copy(source: Enrollment, target: Enrollment) -> None:
+    """Keep the caller's instance in step with the saved row."""
+    if source is target:
+        return
+    for name in ("status", "withdrawn_at", "due_at", "updated_at"):
+        setattr(target, name, getattr(source, name))
