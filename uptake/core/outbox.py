@@ -80,9 +80,7 @@ def _send(message: OutboxMessage) -> None:
 def deliver(message_id: int) -> str:
     """Deliver one message if it is still pending and due. Returns its resulting status."""
     with transaction.atomic():
-        message = (
-            OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
-        )
+        message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != OutboxMessage.Status.PENDING:
             return message.status if message else "missing"
         if message.available_at > clock.now():

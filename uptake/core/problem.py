@@ -67,7 +67,9 @@ def install(api: NinjaAPI) -> None:
             status=400,
             code="validation-failed",
             title="Some input is not valid",
-            detail="; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors),
+            detail="; ".join(
+                f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
+            ),
             errors=errors,
         )
 

@@ -12,7 +12,8 @@ from uptake.core import clock
 
 
 def _task_queue_state() -> dict[str, Any]:
-    backend = settings.TASKS["default"]["BACKEND"]
+    tasks_setting: Any = settings.TASKS
+    backend = tasks_setting["default"]["BACKEND"]
     state: dict[str, Any] = {"backend": backend}
     if backend == "django_tasks_db.DatabaseBackend":
         from django_tasks_db.models import DBTaskResult

@@ -12,7 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from uptake.identity.context import viewer_for
 
 
-def viewer_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def viewer_required(
+    *roles: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Require a signed-in person (and one of `roles` if given); sets `request.viewer`.
 
     Anonymous users are sent to the login page; a missing role raises PermissionDenied, which

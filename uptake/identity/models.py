@@ -9,7 +9,9 @@ from uptake.core.models import TenantScoped
 
 
 class ApiToken(TenantScoped):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=12)  # shown to identify the token; not a secret
     key_hash = models.CharField(max_length=64, unique=True)  # sha256 hex of the full token

@@ -5,9 +5,9 @@ import json
 import pytest
 from django.core.management import call_command
 
+from tests.factories import PersonFactory
 from uptake.identity.models import ApiToken
 from uptake.identity.tokens import hash_token
-from tests.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -17,14 +17,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
-        parser.add_argument("--name", default="command line", help="A label to recognise the token.")
+        parser.add_argument(
+            "--name", default="command line", help="A label to recognise the token."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = get_user_model().objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(f"No user called {options['username']!r}.")
         try:
-            _, raw = create_token(actor=Actor.system("create_token"), user=user, name=options["name"])
+            _, raw = create_token(
+                actor=Actor.system("create_token"), user=user, name=options["name"]
+            )
         except DomainError as exc:
             raise CommandError(exc.detail) from exc
         self.stdout.write(raw)
