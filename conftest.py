@@ -6,16 +6,20 @@ import os
 
 import pytest
 
+# pytest-django may read settings before this file runs: the fixture below is what counts.
 os.environ.setdefault("UPTAKE_TESTING", "1")
-os.environ.setdefault("UPTAKE_TASKS_BACKEND", "immediate")
-os.environ.setdefault("UPTAKE_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 
 pytest_plugins = ["tests.plugins.services"]
 
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default", "email"],
+        }
+    }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -124,8 +124,14 @@ REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 _TASK_BACKENDS = {
     "db": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "email"]},
     "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default", "email"]},
-    "immediate": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
-    "dummy": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"},
+    "immediate": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+        "QUEUES": ["default", "email"],
+    },
+    "dummy": {
+        "BACKEND": "django_tasks.backends.dummy.DummyBackend",
+        "QUEUES": ["default", "email"],
+    },
 }
 TASKS = {"default": _TASK_BACKENDS[TASKS_BACKEND]}
 RQ_QUEUES = {
