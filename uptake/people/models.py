@@ -48,7 +48,9 @@ class Person(TenantScoped):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "employee_id"], name="person_employee_id_unique"),
+            models.UniqueConstraint(
+                fields=["tenant", "employee_id"], name="person_employee_id_unique"
+            ),
             models.CheckConstraint(
                 condition=~models.Q(manager=models.F("id")), name="person_not_own_manager"
             ),

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from uptake.people import views
 
 app_name = "people"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.people_list, name="list"),
+    path("import/", views.import_people, name="import"),
+    path("<int:person_id>/", views.person_detail, name="detail"),
+    path("<int:person_id>/roles/", views.change_role, name="change_role"),
+]
