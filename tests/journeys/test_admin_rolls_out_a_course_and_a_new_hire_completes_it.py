@@ -8,8 +8,15 @@ import datetime as dt
 import pytest
 from django.contrib.auth.models import User
 
-from tests.factories import ActivityFactory, ChoiceFactory, CourseFactory, ModuleFactory
-from tests.factories import PersonFactory, QuestionFactory, grant
+from tests.factories import (
+    ActivityFactory,
+    ChoiceFactory,
+    CourseFactory,
+    ModuleFactory,
+    PersonFactory,
+    QuestionFactory,
+    grant,
+)
 from uptake.analytics.models import LearningEvent
 from uptake.core.actor import Actor
 from uptake.identity.services import create_token

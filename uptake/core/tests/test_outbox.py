@@ -100,10 +100,9 @@ def test_domain_events_reach_their_handlers_only_after_commit(
 ):
     seen: list[int] = []
     monkeypatch.setitem(bus._subscriptions(), _Happened, [lambda e: seen.append(e.n)])
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            bus.publish(_Happened(1))
-            assert seen == []
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        bus.publish(_Happened(1))
+        assert seen == []
     assert seen == [1]
     with django_capture_on_commit_callbacks(execute=True):
         try:
