@@ -278,7 +278,7 @@ def update_person(*, actor: Actor, person: Person, **attrs: Any) -> Person:
     )
     with transaction.atomic():
         current = (
-            Person.objects.select_for_update()
+            Person.objects.select_for_update(of=("self",))
             .select_related("manager")
             .get(tenant_id=tenant_id, pk=person.pk)
         )
