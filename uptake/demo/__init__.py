@@ -1,0 +1,1 @@
+"""Demo and benchmark data: a deterministic generator of realistic organisations."""
