@@ -121,6 +121,39 @@ def _prepared(model: type[Any], rows: list[dict[str, Any]], names: list[str]) ->
 _PG_ROWS_PER_INSERT = 1000
 
 
+def _pg_copy(cursor: Any, table: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """COPY rows into a PostgreSQL table through psycopg's copy protocol."""
+    qn = connection.ops.quote_name
+    statement = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
+    with cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _pg_update_many(model: type[Any], rows: list[dict[str, Any]], names: list[str]) -> None:
+    """UPDATE many rows on PostgreSQL: COPY (id, values) into a temporary table shaped like the
+    real columns, then one UPDATE ... FROM it."""
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    columns = [model._meta.get_field(n).column for n in names]
+    temp_name = f"_uptake_update_{model._meta.db_table}"
+    temp = qn(temp_name)
+    selected = ", ".join(qn(c) for c in ["id", *columns])
+    sets = ", ".join(f"{qn(c)} = u.{qn(c)}" for c in columns)
+    params = _prepared(model, rows, names)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {temp}")
+        cursor.execute(f"CREATE TEMP TABLE {temp} AS SELECT {selected} FROM {table} WITH NO DATA")  # noqa: S608
+        _pg_copy(
+            cursor,
+            temp_name,
+            ["id", *columns],
+            [[row["id"], *values] for row, values in zip(rows, params, strict=True)],
+        )
+        cursor.execute(f"UPDATE {table} AS t SET {sets} FROM {temp} AS u WHERE t.id = u.id")  # noqa: S608
+        cursor.execute(f"DROP TABLE {temp}")
+
+
 def _insert_many(model: type[Any], rows: list[dict[str, Any]], names: list[str]) -> None:
     """INSERT rows (attname -> value) with executemany, values prepared by the model fields.
 
@@ -135,10 +168,14 @@ def _insert_many(model: type[Any], rows: list[dict[str, Any]], names: list[str])
     sql = f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # A round trip per row dominates on PostgreSQL: send many rows per statement.
-            for chunk in _chunks(rows, _PG_ROWS_PER_INSERT):
-                params = [value for row in _prepared(model, chunk, names) for value in row]
-                cursor.execute(sql + ", ".join([marks] * len(chunk)), params)
+            # Per-row round trips (and psycopg's parsing of huge multi-row statements) dominate
+            # on PostgreSQL: COPY streams the rows in one go.
+            _pg_copy(
+                cursor,
+                model._meta.db_table,
+                [model._meta.get_field(n).column for n in names],
+                _prepared(model, rows, names),
+            )
         else:
             for chunk in _chunks(rows, _BATCH):
                 cursor.executemany(sql + marks, _prepared(model, chunk, names))
@@ -151,6 +188,9 @@ def _update_many(model: type[Any], rows: list[dict[str, Any]], names: list[str])
     row of the batch (quadratic); a parameterised UPDATE by primary key stays linear.
     """
     qn = connection.ops.quote_name
+    if connection.vendor == "postgresql" and rows:
+        _pg_update_many(model, rows, names)
+        return
     sets = ", ".join(f"{qn(model._meta.get_field(n).column)} = %s" for n in names)
     sql = f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn('id')} = %s"  # noqa: S608
     with connection.cursor() as cursor:
@@ -519,8 +559,9 @@ def import_people_csv(
     absent from the file leave those attributes as they are. With `deactivate_missing` the file
     is a full snapshot: active people of the tenant who are not in it become leavers (and
     their logins inactive). A dry run returns the same report and changes nothing. New people
-    get a login (see `_pick_usernames`, `_unusable_password`). On commit, one PersonCreated or
-    PersonChanged per changed person, PersonDeactivated per leaver and one PeopleImported.
+    get a login (see `_pick_usernames`, `_unusable_password`). On commit, one PeopleImported
+    carrying the ids of everyone created, changed or deactivated (and of former managers of
+    people who changed manager); no per-person events, so that reactions run in bulk.
     """
     if len(data) > MAX_IMPORT_BYTES:
         raise ValidationFailed(
@@ -629,19 +670,18 @@ def _apply(plan: _Plan, *, tenant: Tenant, people: dict[str, _Row], now: Any) ->
 
     # Second pass: managers, now that everyone in the file has an id.
     with_manager = []
+    former_managers: set[int] = set()
     for eid, manager_eid in plan.manager_of.items():
         p = people[eid]
+        if p.get("manager_id"):
+            former_managers.add(p["manager_id"])
         p["manager_id"] = people[manager_eid]["id"] if manager_eid else None
         with_manager.append(p)
     if with_manager:
         _update_many(Person, with_manager, ["manager_id"])
 
-    for p in new:
-        publish(PersonCreated(tenant_id=tenant.pk, person_id=p["id"], attributes=_snapshot(p)))
-    for eid, changes in report.changes.items():
-        publish(PersonChanged(tenant_id=tenant.pk, person_id=people[eid]["id"], changes=changes))
-    for eid in plan.deactivated:
-        publish(PersonDeactivated(tenant_id=tenant.pk, person_id=people[eid]["id"]))
+    # One batch event, not one per person: its handlers (audiences...) work in bulk.
+    changed_ids = {p["id"] for p in new} | {people[eid]["id"] for eid in report.changes}
     publish(
         PeopleImported(
             tenant_id=tenant.pk,
@@ -649,5 +689,6 @@ def _apply(plan: _Plan, *, tenant: Tenant, people: dict[str, _Row], now: Any) ->
             updated=report.updated,
             deactivated=report.deactivated,
             unchanged=report.unchanged,
+            person_ids=tuple(sorted(changed_ids | former_managers)),
         )
     )
