@@ -50,6 +50,19 @@ BENCHMARKS = [
         about="the same on PostgreSQL",
     ),
     Benchmark(
+        "assignments",
+        [PY, "bench/assignments.py"],
+        3600,
+        about="50 audiences x 100k people: full recompute with enrolments, one HR change, import",
+    ),
+    Benchmark(
+        "assignments_postgres",
+        [WITH_POSTGRES, PY, "bench/assignments.py"],
+        3600,
+        needs_postgres=True,
+        about="the same on PostgreSQL",
+    ),
+    Benchmark(
         "my_learning",
         [PY, "bench/my_learning.py"],
         3600,

@@ -23,9 +23,13 @@ problem.install(api)
 
 
 def _mount() -> None:
+    from uptake.assignments.routes import router as assignments_router
+    from uptake.audiences.routes import router as audiences_router
     from uptake.catalog.routes import router as catalog_router
     from uptake.enrollment.routes import me_router
     from uptake.enrollment.routes import router as enrollment_router
+    from uptake.notifications.routes import router as notifications_router
+    from uptake.paths.routes import router as paths_router
     from uptake.people.routes import router as people_router
     from uptake.progress.routes import router as progress_router
 
@@ -34,6 +38,10 @@ def _mount() -> None:
     api.add_router("/enrollments", enrollment_router, tags=["enrolments"])
     api.add_router("/progress", progress_router, tags=["progress"])
     api.add_router("/me", me_router, tags=["me"])
+    api.add_router("/paths", paths_router, tags=["paths"])
+    api.add_router("/assignments", assignments_router, tags=["assignments"])
+    api.add_router("/notifications", notifications_router, tags=["notifications"])
+    api.add_router("/audiences", audiences_router, tags=["audiences"])
 
 
 _mount()

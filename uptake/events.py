@@ -8,4 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-SUBSCRIPTIONS: dict[type, list[Callable[[Any], None]]] = {}
+from uptake.assignments import handlers as assignments
+from uptake.audiences import handlers as audiences
+from uptake.audiences.events import AudienceMembershipChanged
+from uptake.enrollment.events import EnrollmentCompleted
+from uptake.paths import handlers as paths
+from uptake.people.events import PeopleImported, PersonChanged, PersonCreated, PersonDeactivated
+
+SUBSCRIPTIONS: dict[type, list[Callable[[Any], None]]] = {
+    PersonCreated: [audiences.on_person_created],
+    PersonChanged: [audiences.on_person_changed],
+    PersonDeactivated: [audiences.on_person_deactivated],
+    PeopleImported: [audiences.on_people_imported],
+    AudienceMembershipChanged: [assignments.apply_membership_change],
+    EnrollmentCompleted: [paths.announce_unlocked_steps],
+}

@@ -43,6 +43,12 @@ SCHEDULE: list[Job] = [
     Job(id="heartbeat", task_path="uptake.core.tasks.heartbeat", cron="* * * * *"),
     # Re-delivers outbox messages whose earlier delivery failed, once their backoff is over.
     Job(id="retry-outbox", task_path="uptake.core.tasks.retry_outbox", cron="* * * * *"),
+    # Tenure-based audience rules change as days pass: recompute every audience nightly.
+    Job(
+        id="recompute-audiences",
+        task_path="uptake.audiences.tasks.recompute_all_audiences",
+        cron="15 2 * * *",
+    ),
 ]
 
 

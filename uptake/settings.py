@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "uptake.enrollment",
     "uptake.progress",
     "uptake.analytics",
+    "uptake.audiences",
+    "uptake.paths",
+    "uptake.assignments",
+    "uptake.notifications",
     "uptake.web",
 ]
 

@@ -15,6 +15,10 @@ urlpatterns = [
     path("people/", include("uptake.people.urls")),
     path("authoring/", include("uptake.catalog.urls")),
     path("enrolments/", include("uptake.enrollment.urls")),
+    path("audiences/", include("uptake.audiences.urls")),
+    path("paths/", include("uptake.paths.urls")),
+    path("assignments/", include("uptake.assignments.urls")),
+    path("notifications/", include("uptake.notifications.urls")),
     path("", include("uptake.web.urls")),
 ]
 

@@ -9,10 +9,11 @@ without a viewer (the system actor: rules, imports) no permission check is made.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from uptake.analytics import services as analytics
@@ -450,3 +451,276 @@ def _copy(source: Enrollment, target: Enrollment) -> None:
         return
     for name in ("status", "withdrawn_at", "due_at", "updated_at"):
         setattr(target, name, getattr(source, name))
+
+
+_IN_CHUNK = 5000  # keeps `IN (...)` lists far below every database's parameter limit
+_INSERT_BATCH = 1000
+_WHOLE_SCAN = 2000  # above this many people, scan instead of `IN (...)` lists
+
+
+def _prepare(model: type[Any], names: list[str], rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows of python values -> database values, each distinct date/JSON value prepared once
+    by its model field (a rule batch repeats the same few due dates and timestamps)."""
+    from django.db import connection
+
+    fields = [model._meta.get_field(n) for n in names]
+    caches: list[dict[Any, Any] | None] = [
+        None if isinstance(f, (models.CharField, models.IntegerField, models.ForeignKey)) else {}
+        for f in fields
+    ]
+    out: list[list[Any]] = []
+    for row in rows:
+        values: list[Any] = []
+        for value, field, cache in zip(row, fields, caches, strict=True):
+            if cache is None or value is None:
+                values.append(value)
+                continue
+            if isinstance(value, dict):  # JSON: every row differs
+                values.append(
+                    json.dumps(value)
+                    if connection.vendor == "sqlite"
+                    else field.get_db_prep_save(value, connection)
+                )
+                continue
+            if value not in cache:
+                cache[value] = field.get_db_prep_save(value, connection)
+            values.append(cache[value])
+        out.append(values)
+    return out
+
+
+def _insert_rows(model: type[Any], names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """INSERT many rows without building model instances: executemany on SQLite, COPY on
+    PostgreSQL (the technique of the HR import, people/services.py). bulk_create prepares
+    every value of every row through the ORM, which dominates a 100,000-row rule batch.
+    Callers read the new ids back by a natural key."""
+    from django.db import connection
+
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    table = model._meta.db_table
+    columns = [model._meta.get_field(n).column for n in names]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _INSERT_BATCH * 20):
+            prepared = _prepare(model, names, rows[start : start + _INSERT_BATCH * 20])
+            if connection.vendor == "postgresql":
+                statement = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
+                with cursor.cursor.copy(statement) as copy:
+                    for values in prepared:
+                        copy.write_row(values)
+            else:
+                marks = ", ".join(["%s"] * len(columns))
+                # Identifiers come from the model's metadata and are quoted; values are params.
+                names_sql = ", ".join(qn(c) for c in columns)
+                sql = f"INSERT INTO {qn(table)} ({names_sql}) VALUES ({marks})"  # noqa: S608
+                cursor.executemany(sql, prepared)
+
+
+@transaction.atomic
+def enroll_people_due(
+    *,
+    actor: Actor,
+    tenant_id: int,
+    due_by_person: dict[int, dt.datetime | None],
+    course: Course,
+    source: str = Enrollment.Source.RULE,
+) -> BulkEnrollResult:
+    """Enrol many people in one course, each with their own due date (rules, imports).
+
+    Like `enroll_people` without a viewer, built for large batches: queries run in chunks, new
+    enrolments are inserted in bulk, withdrawn ones re-activated with the person's due date,
+    active ones left untouched; every new or re-activated enrolment gets its "assigned"
+    learning event and EnrollmentCreated. People who are unknown in this organisation or no
+    longer active are skipped (a rule must not fail a whole batch for one leaver).
+    """
+    _check_course(tenant_id=tenant_id, course=course)
+    ids = list(due_by_person)
+    wanted = set(ids)
+    now = clock.now()
+    fields = ("id", "person_id", "course_id", "tenant_id", "status", "started_at", "completed_at")
+    enrolments = Enrollment.objects.select_for_update().filter(tenant_id=tenant_id, course=course)
+    people = Person.objects.filter(tenant_id=tenant_id, is_active=True)
+    if len(ids) > _WHOLE_SCAN:
+        # A large batch: one scan of the course's enrolments beats thousands of IN parameters
+        # (each prepared by the ORM); people are looked up by id (the organisation may be far
+        # larger than the batch).
+        active: set[int] = set()
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            active.update(people.filter(pk__in=chunk).values_list("pk", flat=True))
+        existing = {e.person_id: e for e in enrolments.only(*fields) if e.person_id in wanted}
+    else:
+        active = set(people.filter(pk__in=ids).values_list("pk", flat=True))
+        existing = {e.person_id: e for e in enrolments.filter(person_id__in=ids).only(*fields)}
+    new_ids = [pid for pid in ids if pid in active and pid not in existing]
+    _insert_rows(
+        Enrollment,
+        [
+            "tenant",
+            "person",
+            "course",
+            "source",
+            "status",
+            "assigned_at",
+            "assigned_by",
+            "due_at",
+            "progress_percent",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            (
+                tenant_id,
+                pid,
+                course.pk,
+                source,
+                Enrollment.Status.ASSIGNED,
+                now,
+                actor.person_id,
+                due_by_person[pid],
+                0,
+                now,
+                now,
+            )
+            for pid in new_ids
+        ],
+    )
+    fresh = set(new_ids)
+    rows = Enrollment.objects.filter(tenant_id=tenant_id, course=course)
+    if len(new_ids) <= _WHOLE_SCAN:
+        rows = rows.filter(person_id__in=new_ids)
+    # (enrollment id, person id) of the rows just inserted, read back by their natural key.
+    created = [(pk, pid) for pk, pid in rows.values_list("pk", "person_id") if pid in fresh]
+    withdrawn = [
+        e
+        for pid, e in existing.items()
+        if pid in active and e.status == Enrollment.Status.WITHDRAWN
+    ]
+    for enrollment in withdrawn:
+        enrollment.status = rules.reactivated_status(
+            started=enrollment.started_at is not None,
+            completed=enrollment.completed_at is not None,
+        )
+        enrollment.source = source
+        enrollment.assigned_at = now
+        enrollment.assigned_by_id = actor.person_id
+        enrollment.due_at = due_by_person[enrollment.person_id]
+        enrollment.withdrawn_at = None
+        enrollment.updated_at = now
+    if withdrawn:
+        Enrollment.objects.bulk_update(
+            withdrawn,
+            [
+                "status",
+                "source",
+                "assigned_at",
+                "assigned_by",
+                "due_at",
+                "withdrawn_at",
+                "updated_at",
+            ],
+            batch_size=1000,
+        )
+    changed = [(pk, pid, False) for pk, pid in created] + [
+        (e.pk, e.person_id, True) for e in withdrawn
+    ]
+    # The "assigned" learning events, as analytics.record_events would write them.
+    from uptake.analytics.models import LearningEvent
+
+    _insert_rows(
+        LearningEvent,
+        [
+            "tenant",
+            "person",
+            "verb",
+            "object_type",
+            "object_id",
+            "course_id",
+            "occurred_at",
+            "data",
+        ],
+        [
+            (
+                tenant_id,
+                pid,
+                Verb.ASSIGNED,
+                "course",
+                course.pk,
+                course.pk,
+                now,
+                {
+                    "enrollment_id": pk,
+                    "source": source,
+                    "reactivated": again,
+                    "actor_person_id": actor.person_id,
+                },
+            )
+            for pk, pid, again in changed
+        ],
+    )
+    for pk, pid, _again in changed:
+        publish(
+            EnrollmentCreated(
+                tenant_id=tenant_id,
+                enrollment_id=pk,
+                person_id=pid,
+                course_id=course.pk,
+                source=source,
+                due_at=due_by_person[pid],
+            )
+        )
+    return BulkEnrollResult(
+        created=len(created),
+        reactivated=len(withdrawn),
+        already=sum(1 for pid in existing if pid in active) - len(withdrawn),
+    )
+
+
+@transaction.atomic
+def withdraw_enrollments(*, actor: Actor, tenant_id: int, enrollment_ids: list[int]) -> int:
+    """Withdraw many enrolments of one organisation at once (rules): open ones become
+    withdrawn, each with its "withdrawn" learning event and EnrollmentWithdrawn; already
+    withdrawn or completed ones are left as they are. Returns how many were withdrawn."""
+    now = clock.now()
+    rows: list[Enrollment] = []
+    for start in range(0, len(enrollment_ids), _IN_CHUNK):
+        chunk = enrollment_ids[start : start + _IN_CHUNK]
+        rows.extend(
+            Enrollment.objects.select_for_update()
+            .filter(
+                tenant_id=tenant_id,
+                pk__in=chunk,
+                status__in=[Enrollment.Status.ASSIGNED, Enrollment.Status.IN_PROGRESS],
+            )
+            .only("id", "tenant_id", "person_id", "course_id", "status")
+        )
+    for start in range(0, len(rows), _IN_CHUNK):
+        Enrollment.objects.filter(pk__in=[e.pk for e in rows[start : start + _IN_CHUNK]]).update(
+            status=Enrollment.Status.WITHDRAWN, withdrawn_at=now, updated_at=now
+        )
+    analytics.record_events(
+        events=[
+            analytics.new_event(
+                tenant_id=e.tenant_id,
+                person_id=e.person_id,
+                verb=Verb.WITHDRAWN,
+                object_type="course",
+                object_id=e.course_id,
+                course_id=e.course_id,
+                occurred_at=now,
+                data={"enrollment_id": e.pk, "actor_person_id": actor.person_id},
+            )
+            for e in rows
+        ]
+    )
+    for e in rows:
+        publish(
+            EnrollmentWithdrawn(
+                tenant_id=e.tenant_id,
+                enrollment_id=e.pk,
+                person_id=e.person_id,
+                course_id=e.course_id,
+            )
+        )
+    return len(rows)

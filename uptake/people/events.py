@@ -30,8 +30,13 @@ class PersonDeactivated:
 
 @dataclass(frozen=True)
 class PeopleImported:
+    """One HR import applied. `person_ids`: everyone created, changed or deactivated, and the
+    former managers of people whose manager changed (an import publishes no per-person
+    events)."""
+
     tenant_id: int
     created: int
     updated: int
     deactivated: int
     unchanged: int
+    person_ids: tuple[int, ...] = ()

@@ -24,13 +24,14 @@ from django.views.decorators.http import require_POST
 from uptake.catalog import selectors as catalog
 from uptake.catalog.models import Activity, Course
 from uptake.core import clock
-from uptake.core.errors import NotFound, ValidationFailed
+from uptake.core.errors import NotFound, PermissionDenied, ValidationFailed
 from uptake.enrollment import rules as enrolment_rules
 from uptake.enrollment import selectors as enrolments
 from uptake.enrollment import services as enrolment_services
 from uptake.enrollment.models import Enrollment
 from uptake.identity.context import Viewer
 from uptake.identity.decorators import viewer_required
+from uptake.paths import selectors as paths
 from uptake.people import rules as roles
 from uptake.people import services as people_services
 from uptake.progress import selectors as progress
@@ -358,6 +359,10 @@ def activity(request: HttpRequest, enrollment_id: int, activity_id: int) -> Http
     """The course player: the activity, the module navigation, and how to move on."""
     viewer = _viewer(request)
     ctx = _player_context(request, viewer, enrollment_id, activity_id)
+    # A locked step of a learning path cannot be opened yet: say what unlocks it.
+    locked = paths.locked_reason(enrollment=ctx["enrollment"])
+    if locked:
+        raise PermissionDenied(locked)
     progress_services.open_activity(
         actor=viewer.actor, enrollment=ctx["enrollment"], activity=ctx["activity"]
     )

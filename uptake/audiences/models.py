@@ -1,0 +1,108 @@
+"""Audiences: rule-defined groups of people, their rule history and who is in them (and when)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from uptake.core.models import TenantScoped
+
+
+class Audience(TenantScoped):
+    """A rule over person attributes; membership is kept up to date as HR data changes."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    rule = models.JSONField()  # canonical rule tree (uptake.audiences.rules)
+    rule_text = models.TextField()  # the same rule in the text syntax
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="audience_name_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "is_active"])]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AudienceVersion(TenantScoped):
+    """Every rule an audience has had: memberships and changes name the version that caused them."""
+
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    rule = models.JSONField()
+    rule_text = models.TextField()
+    created_by = models.ForeignKey(
+        "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["audience", "version"], name="audience_version_unique"),
+        ]
+        ordering = ["audience", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.audience_id} v{self.version}"
+
+
+class AudienceMembership(TenantScoped):
+    """A person currently in an audience, since `joined_at`, by rule `rule_version`."""
+
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="memberships")
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.CASCADE, related_name="audience_memberships"
+    )
+    joined_at = models.DateTimeField()
+    rule_version = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["audience", "person"], name="audience_membership_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "person"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} in {self.audience_id}"
+
+
+class MembershipChange(TenantScoped):
+    """One join or leave, with the rule version and the reason that caused it (append-only)."""
+
+    class Change(models.TextChoices):
+        JOINED = "joined", "joined"
+        LEFT = "left", "left"
+
+    class Reason(models.TextChoices):
+        HR_CHANGE = "hr_change", "HR change"
+        RULE_EDIT = "rule_edit", "rule edited"
+        CREATED = "created", "audience created"
+        DEACTIVATED = "deactivated", "audience deactivated"
+        RECOMPUTE = "recompute", "recompute"
+
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="changes")
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.CASCADE, related_name="audience_changes"
+    )
+    change = models.CharField(max_length=10, choices=Change.choices)
+    rule_version = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "person", "at"]),
+            models.Index(fields=["audience", "at"]),
+        ]
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.change} {self.audience_id} ({self.reason})"

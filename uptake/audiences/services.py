@@ -1,0 +1,455 @@
+"""Writes about audiences: create, edit, deactivate, and keep membership up to date.
+
+Membership is maintained two ways that must always agree:
+- live: `apply_person_changes` re-evaluates the people whose HR facts changed (and those whose
+  facts follow from them: people below a moved manager, a manager who gained or lost a report)
+  against every active audience of the tenant;
+- in full: `recompute_audiences` evaluates each rule over the whole tenant in SQL.
+Every join and leave writes a MembershipChange row with the rule version and reason, and each
+operation publishes one AudienceMembershipChanged per audience whose members changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+
+from uptake.audiences import compile as sql
+from uptake.audiences import rules
+from uptake.audiences.events import AudienceMembershipChanged
+from uptake.audiences.models import (
+    Audience,
+    AudienceMembership,
+    AudienceVersion,
+    MembershipChange,
+)
+from uptake.core import clock
+from uptake.core.actor import Actor
+from uptake.core.bus import publish
+from uptake.core.errors import Conflict, FieldProblem, ValidationFailed
+
+Reason = MembershipChange.Reason
+# Above this many people, a live change is evaluated in SQL per audience rather than person by
+# person in Python: both give the same result (property-tested), the SQL path is faster in bulk.
+PYTHON_LIMIT = 2000
+
+
+@dataclass
+class MembershipDiff:
+    """What one operation changed in one audience."""
+
+    audience_id: int
+    rule_version: int
+    joined: list[int] = field(default_factory=list)
+    left: list[int] = field(default_factory=list)
+
+
+def rule_from_input(*, rule: Any = None, rule_text: str | None = None) -> dict[str, Any]:
+    """The canonical rule from a JSON tree or the text syntax (exactly one must be given)."""
+    if isinstance(rule, str) and rule_text is None:
+        rule, rule_text = None, rule
+    if rule is not None and rule_text:
+        raise ValidationFailed(
+            "Give the rule as JSON or as text, not both.",
+            errors=[FieldProblem("give the rule as JSON or as text, not both", "rule")],
+        )
+    if rule is not None:
+        return rules.validate(rule)
+    if rule_text is None:
+        raise ValidationFailed(
+            "The audience needs a rule.", errors=[FieldProblem("a rule is required", "rule")]
+        )
+    return rules.parse(rule_text)
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(
+            "The audience needs a name.", errors=[FieldProblem("is required", "name")]
+        )
+    if len(name) > 200:
+        raise ValidationFailed(
+            "The name is too long.", errors=[FieldProblem("is longer than 200 characters", "name")]
+        )
+    return name
+
+
+# --- Writing membership ---------------------------------------------------------------------------
+
+
+def _insert(model: type[Any], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """INSERT ready-made rows, many per statement.
+
+    bulk_create prepares every value of every row through the model fields; a full recompute
+    writes hundreds of thousands of plain integers and one timestamp, so the rows are built
+    once as tuples (the timestamp adapted once) and sent in multi-row statements (at most
+    ~4,000 parameters each, well under SQLite's limit).
+    """
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    names = ", ".join(qn(model._meta.get_field(c).column) for c in columns)
+    if connection.vendor == "postgresql":
+        # psycopg's COPY streams the rows: far cheaper than parsing huge INSERT statements.
+        copy_sql = f"COPY {qn(model._meta.db_table)} ({names}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = max(1, 4000 // len(columns))
+    with connection.cursor() as cursor:
+        for part in sql.chunks(rows, per_statement):
+            statement = (
+                f"INSERT INTO {qn(model._meta.db_table)} ({names}) VALUES "  # noqa: S608
+                + ", ".join([one] * len(part))
+            )
+            cursor.execute(statement, [value for row in part for value in row])
+
+
+def _write(audience: Audience, diff: MembershipDiff, *, reason: str, now: dt.datetime) -> None:
+    """Apply one audience's joins and leaves, record them, publish the event on commit."""
+    if not diff.joined and not diff.left:
+        return
+    tenant_id = audience.tenant_id
+    diff.joined.sort()
+    diff.left.sort()
+    for part in sql.chunks(diff.left):
+        AudienceMembership.objects.filter(audience=audience, person_id__in=part).delete()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    _insert(
+        AudienceMembership,
+        [
+            "tenant_id",
+            "audience_id",
+            "person_id",
+            "joined_at",
+            "rule_version",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            (tenant_id, audience.pk, pid, stamp, diff.rule_version, stamp, stamp)
+            for pid in diff.joined
+        ],
+    )
+    _insert(
+        MembershipChange,
+        [
+            "tenant_id",
+            "audience_id",
+            "person_id",
+            "change",
+            "rule_version",
+            "at",
+            "reason",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            (tenant_id, audience.pk, pid, kind, diff.rule_version, stamp, reason, stamp, stamp)
+            for kind, ids in (
+                (MembershipChange.Change.JOINED.value, diff.joined),
+                (MembershipChange.Change.LEFT.value, diff.left),
+            )
+            for pid in ids
+        ],
+    )
+    publish(
+        AudienceMembershipChanged(
+            tenant_id=tenant_id,
+            audience_id=audience.pk,
+            rule_version=diff.rule_version,
+            joined=tuple(diff.joined),
+            left=tuple(diff.left),
+            reason=reason,
+        )
+    )
+
+
+def _current_members(audience: Audience) -> set[int]:
+    return set(
+        AudienceMembership.objects.filter(audience=audience).values_list("person_id", flat=True)
+    )
+
+
+def _sync_in_full(
+    audience: Audience, *, reason: str, today: dt.date, now: dt.datetime
+) -> MembershipDiff:
+    """Make the audience's members exactly the people its rule selects (in SQL)."""
+    wanted: set[int] = set()
+    if audience.is_active:
+        wanted = set(
+            sql.members_query(audience.rule, tenant_id=audience.tenant_id, today=today)
+            .order_by()
+            .values_list("pk", flat=True)
+        )
+    current = _current_members(audience)
+    diff = MembershipDiff(
+        audience.pk, audience.version, sorted(wanted - current), sorted(current - wanted)
+    )
+    _write(audience, diff, reason=reason, now=now)
+    return diff
+
+
+# --- Audiences ------------------------------------------------------------------------------------
+
+
+def create_audience(
+    *,
+    actor: Actor,
+    tenant_id: int,
+    name: str,
+    description: str = "",
+    rule: Any = None,
+    rule_text: str | None = None,
+) -> Audience:
+    """Create an audience (version 1) and fill it at once (reason "created").
+
+    The rule is a JSON tree or text (see rule_from_input); ValidationFailed with the exact
+    place for a bad rule; Conflict if the tenant already has an audience with this name.
+    """
+    name = _clean_name(name)
+    canonical = rule_from_input(rule=rule, rule_text=rule_text)
+    text = rules.to_text(canonical)
+    now = clock.now()
+    with transaction.atomic():
+        if Audience.objects.filter(tenant_id=tenant_id, name=name).exists():
+            raise Conflict(f"There is already an audience called {name!r}.")
+        try:
+            with transaction.atomic():
+                audience = Audience.objects.create(
+                    tenant_id=tenant_id,
+                    name=name,
+                    description=description.strip(),
+                    rule=canonical,
+                    rule_text=text,
+                    version=1,
+                    created_by_id=actor.person_id,
+                )
+        except IntegrityError:
+            raise Conflict(f"There is already an audience called {name!r}.") from None
+        AudienceVersion.objects.create(
+            tenant_id=tenant_id,
+            audience=audience,
+            version=1,
+            rule=canonical,
+            rule_text=text,
+            created_by_id=actor.person_id,
+        )
+        _sync_in_full(audience, reason=Reason.CREATED, today=clock.today(), now=now)
+    return audience
+
+
+def update_audience(
+    *,
+    actor: Actor,
+    audience: Audience,
+    name: str | None = None,
+    description: str | None = None,
+    rule: Any = None,
+    rule_text: str | None = None,
+    is_active: bool | None = None,
+) -> Audience:
+    """Change an audience. A different rule makes a new version and applies the membership
+    difference at once (reason "rule_edit"); deactivating empties it (reason "deactivated");
+    reactivating refills it."""
+    new_rule = (
+        rule_from_input(rule=rule, rule_text=rule_text)
+        if rule is not None or rule_text is not None
+        else None
+    )
+    now = clock.now()
+    with transaction.atomic():
+        current = Audience.objects.select_for_update().get(
+            tenant_id=audience.tenant_id, pk=audience.pk
+        )
+        if name is not None:
+            clean = _clean_name(name)
+            if (
+                clean != current.name
+                and Audience.objects.filter(tenant_id=current.tenant_id, name=clean)
+                .exclude(pk=current.pk)
+                .exists()
+            ):
+                raise Conflict(f"There is already an audience called {clean!r}.")
+            current.name = clean
+        if description is not None:
+            current.description = description.strip()
+        reason: str | None = None
+        if new_rule is not None and new_rule != current.rule:
+            current.version += 1
+            current.rule = new_rule
+            current.rule_text = rules.to_text(new_rule)
+            AudienceVersion.objects.create(
+                tenant_id=current.tenant_id,
+                audience=current,
+                version=current.version,
+                rule=new_rule,
+                rule_text=current.rule_text,
+                created_by_id=actor.person_id,
+            )
+            reason = Reason.RULE_EDIT
+        if is_active is not None and is_active != current.is_active:
+            current.is_active = is_active
+            reason = Reason.RECOMPUTE if is_active else Reason.DEACTIVATED
+            if is_active and new_rule is not None:
+                reason = Reason.RULE_EDIT
+        current.save()
+        if reason is not None:
+            _sync_in_full(current, reason=reason, today=clock.today(), now=now)
+    for attr in ("name", "description", "rule", "rule_text", "version", "is_active", "updated_at"):
+        setattr(audience, attr, getattr(current, attr))
+    return current
+
+
+def deactivate_audience(*, actor: Actor, audience: Audience) -> Audience:
+    """Deactivate (the API's delete): everyone leaves (reason "deactivated"), history stays."""
+    return update_audience(actor=actor, audience=audience, is_active=False)
+
+
+def recompute_audiences(
+    *, tenant_id: int, audience_ids: Iterable[int] | None = None, reason: str = Reason.RECOMPUTE
+) -> list[MembershipDiff]:
+    """Evaluate every active audience of the tenant (or those given) over all its people and
+    apply the difference; idempotent (a second run changes nothing). Time-based rules
+    ("tenure_days <= 30", "hire_date within last 30 days") move people as days pass: run it
+    nightly."""
+    now = clock.now()
+    today = clock.today()
+    qs = Audience.objects.filter(tenant_id=tenant_id, is_active=True)
+    if audience_ids is not None:
+        qs = qs.filter(pk__in=list(audience_ids))
+    diffs = []
+    for audience_id in qs.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            audience = Audience.objects.select_for_update().get(pk=audience_id)
+            if audience.is_active:
+                diffs.append(_sync_in_full(audience, reason=reason, today=today, now=now))
+    return diffs
+
+
+# --- Live maintenance -----------------------------------------------------------------------------
+
+
+def _affected(*, tenant_id: int, person_ids: Collection[int], used: frozenset[str]) -> set[int]:
+    """The changed people plus those whose facts follow from theirs."""
+    ids = set(person_ids)
+    if not ids:
+        return ids
+    from uptake.people.models import Person
+
+    if "reports_to_any" in used:
+        ids |= sql.descendants(tenant_id=tenant_id, person_ids=ids)
+    if used & {"manager", "reports_to"}:
+        # A manager's new employee id changes what "reports_to" says about their reports.
+        for part in sql.chunks(sorted(set(person_ids))):
+            ids.update(
+                Person.objects.filter(tenant_id=tenant_id, manager_id__in=part)
+                .order_by()
+                .values_list("pk", flat=True)
+            )
+    if "role" in used:
+        # Gaining or losing an active report makes someone a manager or not.
+        for part in sql.chunks(sorted(set(person_ids))):
+            ids.update(
+                m
+                for m in Person.objects.filter(tenant_id=tenant_id, pk__in=part)
+                .order_by()
+                .values_list("manager_id", flat=True)
+                if m
+            )
+    return ids
+
+
+def _evaluate_in_python(
+    audiences: list[Audience],
+    *,
+    tenant_id: int,
+    ids: set[int],
+    used: frozenset[str],
+    today: dt.date,
+) -> dict[int, set[int]]:
+    facts = sql.load_facts(tenant_id=tenant_id, person_ids=ids, used=used)
+    return {
+        a.pk: {pid for pid, f in facts.items() if rules.matches(a.rule, f, today)}
+        for a in audiences
+    }
+
+
+def _evaluate_in_sql(
+    audiences: list[Audience], *, tenant_id: int, ids: set[int], today: dt.date
+) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {}
+    for audience in audiences:
+        matching = set(
+            sql.members_query(audience.rule, tenant_id=tenant_id, today=today)
+            .order_by()
+            .values_list("pk", flat=True)
+        )
+        out[audience.pk] = matching & ids
+    return out
+
+
+def apply_person_changes(
+    *, tenant_id: int, person_ids: Collection[int], reason: str = Reason.HR_CHANGE
+) -> list[MembershipDiff]:
+    """Re-evaluate these people (and those whose facts follow from theirs) against every
+    active audience of the tenant; write the joins and leaves and publish one event per
+    audience that changed. Idempotent. Unknown ids, or ids of another tenant, leave any
+    audience they were in."""
+    if not person_ids:
+        return []
+    now = clock.now()
+    today = clock.today()
+    with transaction.atomic():
+        # Locked in id order, like recompute_audiences: concurrent changes serialise per
+        # audience instead of deadlocking or double-writing a membership.
+        audiences = list(
+            Audience.objects.select_for_update()
+            .filter(tenant_id=tenant_id, is_active=True)
+            .order_by("pk")
+        )
+        if not audiences:
+            return []
+        used = frozenset().union(*(rules.attributes_used(a.rule) for a in audiences))
+        ids = _affected(tenant_id=tenant_id, person_ids=person_ids, used=used)
+        if len(ids) <= PYTHON_LIMIT:
+            wanted = _evaluate_in_python(
+                audiences, tenant_id=tenant_id, ids=ids, used=used, today=today
+            )
+        else:
+            wanted = _evaluate_in_sql(audiences, tenant_id=tenant_id, ids=ids, today=today)
+        current: dict[int, set[int]] = {a.pk: set() for a in audiences}
+        for part in sql.chunks(sorted(ids)):
+            for audience_id, person_id in AudienceMembership.objects.filter(
+                audience__in=audiences, person_id__in=part
+            ).values_list("audience_id", "person_id"):
+                current[audience_id].add(person_id)
+        diffs = []
+        for audience in audiences:
+            diff = MembershipDiff(
+                audience.pk,
+                audience.version,
+                sorted(wanted[audience.pk] - current[audience.pk]),
+                sorted(current[audience.pk] - wanted[audience.pk]),
+            )
+            _write(audience, diff, reason=reason, now=now)
+            if diff.joined or diff.left:
+                diffs.append(diff)
+    return diffs
+
+
+def membership_snapshot(*, tenant_id: int) -> Mapping[int, frozenset[int]]:
+    """audience id -> member ids, for comparing live maintenance with a full recompute."""
+    out: dict[int, set[int]] = {}
+    for audience_id, person_id in AudienceMembership.objects.filter(
+        tenant_id=tenant_id
+    ).values_list("audience_id", "person_id"):
+        out.setdefault(audience_id, set()).add(person_id)
+    return {k: frozenset(v) for k, v in out.items()}
