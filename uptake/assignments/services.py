@@ -19,10 +19,10 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from uptake.assignments import bulk, rules
+from uptake.assignments import rules
 from uptake.assignments.models import Assignment, AssignmentEnrollment
 from uptake.catalog.models import Course
-from uptake.core import clock
+from uptake.core import bulk, clock
 from uptake.core.actor import Actor
 from uptake.core.errors import FieldProblem, NotFound, ValidationFailed
 from uptake.enrollment import services as enrollment_services

@@ -27,7 +27,7 @@ from uptake.audiences.models import (
     AudienceVersion,
     MembershipChange,
 )
-from uptake.core import clock
+from uptake.core import bulk, clock
 from uptake.core.actor import Actor
 from uptake.core.bus import publish
 from uptake.core.errors import Conflict, FieldProblem, ValidationFailed
@@ -82,36 +82,6 @@ def _clean_name(name: str) -> str:
 # --- Writing membership ---------------------------------------------------------------------------
 
 
-def _insert(model: type[Any], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """INSERT ready-made rows, many per statement.
-
-    bulk_create prepares every value of every row through the model fields; a full recompute
-    writes hundreds of thousands of plain integers and one timestamp, so the rows are built
-    once as tuples (the timestamp adapted once) and sent in multi-row statements (at most
-    ~4,000 parameters each, well under SQLite's limit).
-    """
-    if not rows:
-        return
-    qn = connection.ops.quote_name
-    names = ", ".join(qn(model._meta.get_field(c).column) for c in columns)
-    if connection.vendor == "postgresql":
-        # psycopg's COPY streams the rows: far cheaper than parsing huge INSERT statements.
-        copy_sql = f"COPY {qn(model._meta.db_table)} ({names}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_statement = max(1, 4000 // len(columns))
-    with connection.cursor() as cursor:
-        for part in sql.chunks(rows, per_statement):
-            statement = (
-                f"INSERT INTO {qn(model._meta.db_table)} ({names}) VALUES "  # noqa: S608
-                + ", ".join([one] * len(part))
-            )
-            cursor.execute(statement, [value for row in part for value in row])
-
-
 def _write(audience: Audience, diff: MembershipDiff, *, reason: str, now: dt.datetime) -> None:
     """Apply one audience's joins and leaves, record them, publish the event on commit."""
     if not diff.joined and not diff.left:
@@ -122,7 +92,7 @@ def _write(audience: Audience, diff: MembershipDiff, *, reason: str, now: dt.dat
     for part in sql.chunks(diff.left):
         AudienceMembership.objects.filter(audience=audience, person_id__in=part).delete()
     stamp = connection.ops.adapt_datetimefield_value(now)
-    _insert(
+    bulk.insert_rows(
         AudienceMembership,
         [
             "tenant_id",
@@ -138,7 +108,7 @@ def _write(audience: Audience, diff: MembershipDiff, *, reason: str, now: dt.dat
             for pid in diff.joined
         ],
     )
-    _insert(
+    bulk.insert_rows(
         MembershipChange,
         [
             "tenant_id",

@@ -9,17 +9,16 @@ without a viewer (the system actor: rules, imports) no permission check is made.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from uptake.analytics import services as analytics
 from uptake.analytics.models import Verb
 from uptake.catalog.models import Course
-from uptake.core import clock
+from uptake.core import bulk, clock
 from uptake.core.actor import Actor
 from uptake.core.bus import publish
 from uptake.core.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
@@ -454,67 +453,6 @@ def _copy(source: Enrollment, target: Enrollment) -> None:
 
 
 _IN_CHUNK = 5000  # keeps `IN (...)` lists far below every database's parameter limit
-_INSERT_BATCH = 1000
-_WHOLE_SCAN = 2000  # above this many people, scan instead of `IN (...)` lists
-
-
-def _prepare(model: type[Any], names: list[str], rows: list[tuple[Any, ...]]) -> list[list[Any]]:
-    """Rows of python values -> database values, each distinct date/JSON value prepared once
-    by its model field (a rule batch repeats the same few due dates and timestamps)."""
-    from django.db import connection
-
-    fields = [model._meta.get_field(n) for n in names]
-    caches: list[dict[Any, Any] | None] = [
-        None if isinstance(f, (models.CharField, models.IntegerField, models.ForeignKey)) else {}
-        for f in fields
-    ]
-    out: list[list[Any]] = []
-    for row in rows:
-        values: list[Any] = []
-        for value, field, cache in zip(row, fields, caches, strict=True):
-            if cache is None or value is None:
-                values.append(value)
-                continue
-            if isinstance(value, dict):  # JSON: every row differs
-                values.append(
-                    json.dumps(value)
-                    if connection.vendor == "sqlite"
-                    else field.get_db_prep_save(value, connection)
-                )
-                continue
-            if value not in cache:
-                cache[value] = field.get_db_prep_save(value, connection)
-            values.append(cache[value])
-        out.append(values)
-    return out
-
-
-def _insert_rows(model: type[Any], names: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """INSERT many rows without building model instances: executemany on SQLite, COPY on
-    PostgreSQL (the technique of the HR import, people/services.py). bulk_create prepares
-    every value of every row through the ORM, which dominates a 100,000-row rule batch.
-    Callers read the new ids back by a natural key."""
-    from django.db import connection
-
-    if not rows:
-        return
-    qn = connection.ops.quote_name
-    table = model._meta.db_table
-    columns = [model._meta.get_field(n).column for n in names]
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _INSERT_BATCH * 20):
-            prepared = _prepare(model, names, rows[start : start + _INSERT_BATCH * 20])
-            if connection.vendor == "postgresql":
-                statement = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
-                with cursor.cursor.copy(statement) as copy:
-                    for values in prepared:
-                        copy.write_row(values)
-            else:
-                marks = ", ".join(["%s"] * len(columns))
-                # Identifiers come from the model's metadata and are quoted; values are params.
-                names_sql = ", ".join(qn(c) for c in columns)
-                sql = f"INSERT INTO {qn(table)} ({names_sql}) VALUES ({marks})"  # noqa: S608
-                cursor.executemany(sql, prepared)
 
 
 @transaction.atomic
@@ -541,7 +479,7 @@ def enroll_people_due(
     fields = ("id", "person_id", "course_id", "tenant_id", "status", "started_at", "completed_at")
     enrolments = Enrollment.objects.select_for_update().filter(tenant_id=tenant_id, course=course)
     people = Person.objects.filter(tenant_id=tenant_id, is_active=True)
-    if len(ids) > _WHOLE_SCAN:
+    if len(ids) > bulk.WHOLE_SCAN:
         # A large batch: one scan of the course's enrolments beats thousands of IN parameters
         # (each prepared by the ORM); people are looked up by id (the organisation may be far
         # larger than the batch).
@@ -554,7 +492,7 @@ def enroll_people_due(
         active = set(people.filter(pk__in=ids).values_list("pk", flat=True))
         existing = {e.person_id: e for e in enrolments.filter(person_id__in=ids).only(*fields)}
     new_ids = [pid for pid in ids if pid in active and pid not in existing]
-    _insert_rows(
+    bulk.insert_rows(
         Enrollment,
         [
             "tenant",
@@ -588,7 +526,7 @@ def enroll_people_due(
     )
     fresh = set(new_ids)
     rows = Enrollment.objects.filter(tenant_id=tenant_id, course=course)
-    if len(new_ids) <= _WHOLE_SCAN:
+    if len(new_ids) <= bulk.WHOLE_SCAN:
         rows = rows.filter(person_id__in=new_ids)
     # (enrollment id, person id) of the rows just inserted, read back by their natural key.
     created = [(pk, pid) for pk, pid in rows.values_list("pk", "person_id") if pid in fresh]
@@ -628,7 +566,7 @@ def enroll_people_due(
     # The "assigned" learning events, as analytics.record_events would write them.
     from uptake.analytics.models import LearningEvent
 
-    _insert_rows(
+    bulk.insert_rows(
         LearningEvent,
         [
             "tenant",

@@ -38,7 +38,7 @@ def _enqueue_emails_in_bulk(*, tenant_id: int, mails: list[tuple[str, str, str, 
     """The outbox's enqueue_email for thousands of messages (a full recompute): the same rows
     (unique idempotency keys, so never twice), written in one insert and delivered by batch
     tasks after commit instead of one savepoint and one task per message."""
-    from uptake.assignments.bulk import insert_rows
+    from uptake.core.bulk import insert_rows
     from uptake.core.models import OutboxMessage
     from uptake.notifications.tasks import deliver_outbox_batch
 
@@ -118,7 +118,7 @@ def notify_each(*, tenant_id: int, drafts: list[Draft], email: bool = True) -> i
     fresh = [d for d in drafts if d.key not in seen]
     now = clock.now()
     # Shared set-based insert (rule batches reach tens of thousands of rows).
-    from uptake.assignments.bulk import insert_rows
+    from uptake.core.bulk import insert_rows
 
     insert_rows(
         Notification,

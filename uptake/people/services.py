@@ -9,15 +9,15 @@ from __future__ import annotations
 import functools
 import secrets
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, transaction
 
-from uptake.core import clock
+from uptake.core import bulk, clock
 from uptake.core.actor import Actor
 from uptake.core.bus import publish
 from uptake.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
@@ -29,11 +29,9 @@ from uptake.tenancy.models import Tenant
 User = get_user_model()
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-_BATCH = 1000
 _IN_CHUNK = 5000  # SQLite accepts at most 32,766 parameters in one statement
 
 T = TypeVar("T")
-_PLAIN_FIELDS = (models.CharField, models.BooleanField, models.IntegerField, models.ForeignKey)
 
 
 @functools.cache
@@ -92,113 +90,14 @@ def _unusable_password() -> str:
     return UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(20)
 
 
-def _preparer(field: Any) -> Callable[[Any], Any]:
-    """A fast stand-in for field.get_db_prep_save: text, numbers and booleans pass as they are
-    (both drivers adapt them); dates and times, the same few values over and over, are
-    prepared once each; anything else (JSON) goes through the field."""
-    if isinstance(field, _PLAIN_FIELDS):
-        return lambda value: value
-    if isinstance(field, models.DateField):  # DateTimeField is a DateField
-        cache: dict[Any, Any] = {}
-
-        def prepare_date(value: Any) -> Any:
-            if value is None:
-                return None
-            if value not in cache:
-                cache[value] = field.get_db_prep_save(value, connection)
-            return cache[value]
-
-        return prepare_date
-    return lambda value: field.get_db_prep_save(value, connection)
-
-
-def _prepared(model: type[Any], rows: list[dict[str, Any]], names: list[str]) -> list[list[Any]]:
-    preparers = [_preparer(model._meta.get_field(name)) for name in names]
-    pairs = list(zip(names, preparers, strict=True))
-    return [[prepare(row[name]) for name, prepare in pairs] for row in rows]
-
-
-_PG_ROWS_PER_INSERT = 1000
-
-
-def _pg_copy(cursor: Any, table: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """COPY rows into a PostgreSQL table through psycopg's copy protocol."""
-    qn = connection.ops.quote_name
-    statement = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
-    with cursor.cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _pg_update_many(model: type[Any], rows: list[dict[str, Any]], names: list[str]) -> None:
-    """UPDATE many rows on PostgreSQL: COPY (id, values) into a temporary table shaped like the
-    real columns, then one UPDATE ... FROM it."""
-    qn = connection.ops.quote_name
-    table = qn(model._meta.db_table)
-    columns = [model._meta.get_field(n).column for n in names]
-    temp_name = f"_uptake_update_{model._meta.db_table}"
-    temp = qn(temp_name)
-    selected = ", ".join(qn(c) for c in ["id", *columns])
-    sets = ", ".join(f"{qn(c)} = u.{qn(c)}" for c in columns)
-    params = _prepared(model, rows, names)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {temp}")
-        cursor.execute(f"CREATE TEMP TABLE {temp} AS SELECT {selected} FROM {table} WITH NO DATA")  # noqa: S608
-        _pg_copy(
-            cursor,
-            temp_name,
-            ["id", *columns],
-            [[row["id"], *values] for row, values in zip(rows, params, strict=True)],
-        )
-        cursor.execute(f"UPDATE {table} AS t SET {sets} FROM {temp} AS u WHERE t.id = u.id")  # noqa: S608
-        cursor.execute(f"DROP TABLE {temp}")
-
-
 def _insert_many(model: type[Any], rows: list[dict[str, Any]], names: list[str]) -> None:
-    """INSERT rows (attname -> value) with executemany, values prepared by the model fields.
-
-    bulk_create compiles every value of every row through the ORM and, on SQLite, inserts ~40
-    rows per statement; for an HR file of 100,000 people a prepared executemany is many times
-    faster, on SQLite and PostgreSQL alike. Callers read the new ids back by a natural key.
-    """
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(model._meta.get_field(n).column) for n in names)
-    marks = "(" + ", ".join(["%s"] * len(names)) + ")"
-    # Identifiers come from the model's metadata and are quoted; values are parameters.
-    sql = f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Per-row round trips (and psycopg's parsing of huge multi-row statements) dominate
-            # on PostgreSQL: COPY streams the rows in one go.
-            _pg_copy(
-                cursor,
-                model._meta.db_table,
-                [model._meta.get_field(n).column for n in names],
-                _prepared(model, rows, names),
-            )
-        else:
-            for chunk in _chunks(rows, _BATCH):
-                cursor.executemany(sql + marks, _prepared(model, chunk, names))
+    """INSERT rows given as dicts (attname -> value) through uptake.core.bulk (ADR 0005)."""
+    bulk.insert_rows(model, names, [[row[name] for name in names] for row in rows])
 
 
 def _update_many(model: type[Any], rows: list[dict[str, Any]], names: list[str]) -> None:
-    """UPDATE the named fields of each row (which carries its "id") with executemany.
-
-    QuerySet.bulk_update builds one CASE WHEN branch per row, which SQLite evaluates for every
-    row of the batch (quadratic); a parameterised UPDATE by primary key stays linear.
-    """
-    qn = connection.ops.quote_name
-    if connection.vendor == "postgresql" and rows:
-        _pg_update_many(model, rows, names)
-        return
-    sets = ", ".join(f"{qn(model._meta.get_field(n).column)} = %s" for n in names)
-    sql = f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn('id')} = %s"  # noqa: S608
-    with connection.cursor() as cursor:
-        for chunk in _chunks(rows, _BATCH):
-            params = _prepared(model, chunk, names)
-            for values, row in zip(params, chunk, strict=True):
-                values.append(row["id"])
-            cursor.executemany(sql, params)
+    """UPDATE the named fields of each row (which carries its "id") through uptake.core.bulk."""
+    bulk.update_rows(model, names, [(row["id"], [row[name] for name in names]) for row in rows])
 
 
 def _set_users_active(user_ids: list[int], active: bool) -> None:
