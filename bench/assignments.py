@@ -24,25 +24,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common
 
 GOALS = {"full": 10.0, "one": 0.050, "import": 60.0}
-
-
-def _recompute_function() -> Any:
-    """The audiences app's full recompute, whatever its final name (None if not there yet)."""
-    try:
-        from uptake.audiences import services
-    except ImportError:
-        return None
-    for name in ("recompute_all", "recompute_audiences", "full_recompute", "recompute"):
-        if hasattr(services, name):
-            return getattr(services, name)
-    return None
 
 
 def main() -> int:
@@ -57,12 +44,10 @@ def main() -> int:
     _common.choose_database()
     _common.setup_django()
     import hr_import
-    from django.db import transaction
 
-    from uptake.assignments import services as assignment_services
     from uptake.assignments.models import Assignment
     from uptake.audiences import rules as audience_rules
-    from uptake.audiences.compile import members_query
+    from uptake.audiences import services as audience_services
     from uptake.audiences.models import Audience, AudienceMembership, AudienceVersion
     from uptake.catalog.models import Course
     from uptake.core import clock
@@ -136,7 +121,6 @@ def main() -> int:
     reverse("healthz")
 
     # 1. Full recompute from no members, with every effect.
-    recompute = _recompute_function()
     profiler = None
     if args.profile:
         import cProfile
@@ -144,37 +128,8 @@ def main() -> int:
         profiler = cProfile.Profile()
         profiler.enable()
     t0 = time.perf_counter()
-    if recompute is not None:
-        recompute(tenant_id=tenant.pk)
-        how = "audiences.services." + recompute.__name__
-    else:
-        # The audiences app's recompute is not there yet: compute members with its SQL
-        # compiler and apply them (what its event handler does), in one transaction each.
-        today = clock.today()
-        for audience in audiences:
-            with transaction.atomic():
-                ids = list(
-                    members_query(audience.rule, tenant_id=tenant.pk, today=today).values_list(
-                        "pk", flat=True
-                    )
-                )
-                AudienceMembership.objects.bulk_create(
-                    [
-                        AudienceMembership(
-                            tenant=tenant,
-                            audience=audience,
-                            person_id=pid,
-                            joined_at=now,
-                            rule_version=1,
-                        )
-                        for pid in ids
-                    ],
-                    batch_size=2000,
-                )
-                assignment_services.apply_membership_change(
-                    tenant_id=tenant.pk, audience_id=audience.pk, joined=ids, left=[]
-                )
-        how = "members_query + apply_membership_change (fallback)"
+    audience_services.recompute_audiences(tenant_id=tenant.pk)
+    how = "audiences.services.recompute_audiences"
     full = time.perf_counter() - t0
     if profiler is not None:
         import pstats

@@ -177,6 +177,10 @@ if env_bool("UPTAKE_BEHIND_PROXY", False):
 # Failed logins allowed per (username, address) in the window before a lock-out.
 UPTAKE_LOGIN_MAX_FAILURES = int(env("UPTAKE_LOGIN_MAX_FAILURES", "5"))
 UPTAKE_LOGIN_WINDOW_SECONDS = int(env("UPTAKE_LOGIN_WINDOW_SECONDS", "900"))
+# Failures allowed per client address (everyone behind one office NAT shares it): higher.
+UPTAKE_LOGIN_MAX_FAILURES_PER_ADDRESS = int(env("UPTAKE_LOGIN_MAX_FAILURES_PER_ADDRESS", "50"))
+# Only behind a proxy that sets X-Forwarded-For itself; otherwise clients could forge it.
+UPTAKE_TRUST_X_FORWARDED_FOR = env_bool("UPTAKE_TRUST_X_FORWARDED_FOR", False)
 
 # --- Languages and time
 LANGUAGE_CODE = env("UPTAKE_LANGUAGE", "en")

@@ -19,6 +19,7 @@ WINDOW = 900
 @pytest.fixture(autouse=True)
 def _throttle_settings(settings):  # type: ignore[no-untyped-def]
     settings.UPTAKE_LOGIN_MAX_FAILURES = 3
+    settings.UPTAKE_LOGIN_MAX_FAILURES_PER_ADDRESS = 3
     settings.UPTAKE_LOGIN_WINDOW_SECONDS = WINDOW
 
 
@@ -76,6 +77,18 @@ def test_a_locked_username_is_locked_from_every_address(client, tenant):
         _login(client, person.user.username, "nope", REMOTE_ADDR=f"10.0.0.{i}")
     response = _login(client, person.user.username, PASSWORD, REMOTE_ADDR="10.0.0.99")
     assert response.status_code == 429
+
+
+def test_an_address_may_fail_more_often_than_one_username_before_it_is_locked(
+    client, tenant, settings
+):
+    settings.UPTAKE_LOGIN_MAX_FAILURES_PER_ADDRESS = 6
+    person = make_person(tenant)
+    for i in range(4):
+        _login(client, f"guess{i}", "nope", REMOTE_ADDR="192.0.2.9")
+    assert (
+        _login(client, person.user.username, PASSWORD, REMOTE_ADDR="192.0.2.9").status_code == 302
+    )
 
 
 def test_one_address_failing_on_many_usernames_is_locked_out(client, tenant):
