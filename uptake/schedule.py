@@ -43,6 +43,10 @@ SCHEDULE: list[Job] = [
     Job(id="heartbeat", task_path="uptake.core.tasks.heartbeat", cron="* * * * *"),
     # Re-delivers outbox messages whose earlier delivery failed, once their backoff is over.
     Job(id="retry-outbox", task_path="uptake.core.tasks.retry_outbox", cron="* * * * *"),
+    # Finished task results pile up in the database backend: keep a week (failures a month).
+    Job(
+        id="prune-task-results", task_path="uptake.core.tasks.prune_task_results", cron="40 3 * * *"
+    ),
     # Tenure-based audience rules change as days pass: recompute every audience nightly.
     Job(
         id="recompute-audiences",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.management import call_command
 from django_tasks import task
 
 from uptake.core import clock, outbox
@@ -30,3 +32,19 @@ def heartbeat() -> str:
 def echo(value: str) -> str:
     """Returns its argument: used to prove a task backend round-trips end to end."""
     return value
+
+
+@task()
+def prune_task_results(min_age_days: int = 7, failed_min_age_days: int = 30) -> bool:
+    """Delete finished task results of the database backend (the scheduler adds a few thousand
+    a day); failed ones are kept longer for diagnosis. A no-op on other backends."""
+    if settings.TASKS["default"]["BACKEND"] != "django_tasks_db.DatabaseBackend":
+        return False
+    call_command(
+        "prune_db_task_results",
+        queue_name="*",
+        min_age_days=min_age_days,
+        failed_min_age_days=failed_min_age_days,
+        verbosity=0,
+    )
+    return True

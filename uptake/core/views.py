@@ -24,6 +24,17 @@ def _task_queue_state() -> dict[str, Any]:
         state["oldest_ready_seconds"] = (
             round((clock.now() - oldest).total_seconds(), 1) if oldest else 0
         )
+        # The scheduler enqueues a heartbeat every minute: its last run proves both the
+        # scheduler and a worker are alive (informational; a fresh install has none yet).
+        beat = (
+            DBTaskResult.objects.filter(
+                task_path="uptake.core.tasks.heartbeat", status="SUCCESSFUL"
+            )
+            .order_by("-finished_at")
+            .values_list("finished_at", flat=True)
+            .first()
+        )
+        state["last_heartbeat"] = beat.isoformat() if beat else None
         state["ok"] = True
     elif backend == "django_tasks_rq.RQBackend":
         import django_rq
