@@ -9,6 +9,7 @@ without a viewer (the system actor: rules, imports) no permission check is made.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -158,7 +159,18 @@ def _publish_created(enrollment: Enrollment) -> None:
     )
 
 
-def _reactivate(
+_REACTIVATED_FIELDS = [
+    "status",
+    "source",
+    "assigned_at",
+    "assigned_by",
+    "due_at",
+    "withdrawn_at",
+    "updated_at",
+]
+
+
+def _set_reactivated(
     enrollment: Enrollment,
     *,
     actor: Actor,
@@ -166,6 +178,7 @@ def _reactivate(
     due_at: dt.datetime | None,
     now: dt.datetime,
 ) -> None:
+    """Turn a withdrawn enrolment back on (in memory): status from its progress, new dates."""
     enrollment.status = rules.reactivated_status(
         started=enrollment.started_at is not None, completed=enrollment.completed_at is not None
     )
@@ -174,17 +187,33 @@ def _reactivate(
     enrollment.assigned_by_id = actor.person_id
     enrollment.due_at = due_at
     enrollment.withdrawn_at = None
-    enrollment.save(
-        update_fields=[
-            "status",
-            "source",
-            "assigned_at",
-            "assigned_by",
-            "due_at",
-            "withdrawn_at",
-            "updated_at",
-        ]
-    )
+    enrollment.updated_at = now
+
+
+def _reactivate(
+    enrollment: Enrollment,
+    *,
+    actor: Actor,
+    source: str,
+    due_at: dt.datetime | None,
+    now: dt.datetime,
+) -> None:
+    _set_reactivated(enrollment, actor=actor, source=source, due_at=due_at, now=now)
+    enrollment.save(update_fields=_REACTIVATED_FIELDS)
+
+
+def _reactivate_many(
+    enrollments: list[Enrollment],
+    *,
+    actor: Actor,
+    source: str,
+    due_of: Callable[[Enrollment], dt.datetime | None],
+    now: dt.datetime,
+) -> None:
+    for enrollment in enrollments:
+        _set_reactivated(enrollment, actor=actor, source=source, due_at=due_of(enrollment), now=now)
+    if enrollments:
+        Enrollment.objects.bulk_update(enrollments, _REACTIVATED_FIELDS, batch_size=1000)
 
 
 @transaction.atomic
@@ -305,33 +334,9 @@ def enroll_people(
         if pid not in existing
     ]
     withdrawn = [e for e in existing.values() if e.status == Enrollment.Status.WITHDRAWN]
-    for enrollment in withdrawn:
-        enrollment.status = rules.reactivated_status(
-            started=enrollment.started_at is not None,
-            completed=enrollment.completed_at is not None,
-        )
-        enrollment.source = source
-        enrollment.assigned_at = now
-        enrollment.assigned_by_id = actor.person_id
-        enrollment.due_at = due_at
-        enrollment.withdrawn_at = None
-        enrollment.updated_at = now
     # bulk_create sets primary keys on PostgreSQL and SQLite (RETURNING), which the events need.
     created = Enrollment.objects.bulk_create(to_create, batch_size=500)
-    if withdrawn:
-        Enrollment.objects.bulk_update(
-            withdrawn,
-            [
-                "status",
-                "source",
-                "assigned_at",
-                "assigned_by",
-                "due_at",
-                "withdrawn_at",
-                "updated_at",
-            ],
-            batch_size=500,
-        )
+    _reactivate_many(withdrawn, actor=actor, source=source, due_of=lambda _e: due_at, now=now)
     changed = [(e, False) for e in created] + [(e, True) for e in withdrawn]
     analytics.record_events(
         events=[_assigned_event(e, actor=actor, reactivated=again) for e, again in changed]
@@ -535,31 +540,13 @@ def enroll_people_due(
         for pid, e in existing.items()
         if pid in active and e.status == Enrollment.Status.WITHDRAWN
     ]
-    for enrollment in withdrawn:
-        enrollment.status = rules.reactivated_status(
-            started=enrollment.started_at is not None,
-            completed=enrollment.completed_at is not None,
-        )
-        enrollment.source = source
-        enrollment.assigned_at = now
-        enrollment.assigned_by_id = actor.person_id
-        enrollment.due_at = due_by_person[enrollment.person_id]
-        enrollment.withdrawn_at = None
-        enrollment.updated_at = now
-    if withdrawn:
-        Enrollment.objects.bulk_update(
-            withdrawn,
-            [
-                "status",
-                "source",
-                "assigned_at",
-                "assigned_by",
-                "due_at",
-                "withdrawn_at",
-                "updated_at",
-            ],
-            batch_size=1000,
-        )
+    _reactivate_many(
+        withdrawn,
+        actor=actor,
+        source=source,
+        due_of=lambda e: due_by_person[e.person_id],
+        now=now,
+    )
     changed = [(pk, pid, False) for pk, pid in created] + [
         (e.pk, e.person_id, True) for e in withdrawn
     ]
