@@ -39,8 +39,7 @@ def record_event(
 
     `occurred_at` defaults to now; `value` holds a score, percent or duration.
     """
-    _check_verb(verb)
-    return LearningEvent.objects.create(
+    event = new_event(
         tenant_id=tenant_id,
         person_id=person_id,
         verb=verb,
@@ -48,9 +47,11 @@ def record_event(
         object_id=object_id,
         course_id=course_id,
         value=value,
-        occurred_at=occurred_at or clock.now(),
-        data=data or {},
+        occurred_at=occurred_at,
+        data=data,
     )
+    event.save(force_insert=True)
+    return event
 
 
 def record_events(*, events: list[LearningEvent]) -> int:
