@@ -159,6 +159,34 @@ def _publish_created(enrollment: Enrollment) -> None:
     )
 
 
+def _record_withdrawals(enrollments: list[Enrollment], *, actor: Actor, now: dt.datetime) -> None:
+    """The "withdrawn" learning events (same transaction) and EnrollmentWithdrawn (on commit)."""
+    analytics.record_events(
+        events=[
+            analytics.new_event(
+                tenant_id=e.tenant_id,
+                person_id=e.person_id,
+                verb=Verb.WITHDRAWN,
+                object_type="course",
+                object_id=e.course_id,
+                course_id=e.course_id,
+                occurred_at=now,
+                data={"enrollment_id": e.pk, "actor_person_id": actor.person_id},
+            )
+            for e in enrollments
+        ]
+    )
+    for e in enrollments:
+        publish(
+            EnrollmentWithdrawn(
+                tenant_id=e.tenant_id,
+                enrollment_id=e.pk,
+                person_id=e.person_id,
+                course_id=e.course_id,
+            )
+        )
+
+
 _REACTIVATED_FIELDS = [
     "status",
     "source",
@@ -392,24 +420,7 @@ def withdraw_enrollment(
     locked.status = Enrollment.Status.WITHDRAWN
     locked.withdrawn_at = now
     locked.save(update_fields=["status", "withdrawn_at", "updated_at"])
-    analytics.record_event(
-        tenant_id=locked.tenant_id,
-        person_id=locked.person_id,
-        verb=Verb.WITHDRAWN,
-        object_type="course",
-        object_id=locked.course_id,
-        course_id=locked.course_id,
-        occurred_at=now,
-        data={"enrollment_id": locked.pk, "actor_person_id": actor.person_id},
-    )
-    publish(
-        EnrollmentWithdrawn(
-            tenant_id=locked.tenant_id,
-            enrollment_id=locked.pk,
-            person_id=locked.person_id,
-            course_id=locked.course_id,
-        )
-    )
+    _record_withdrawals([locked], actor=actor, now=now)
     _copy(locked, enrollment)
     return locked
 
@@ -624,28 +635,5 @@ def withdraw_enrollments(*, actor: Actor, tenant_id: int, enrollment_ids: list[i
         Enrollment.objects.filter(pk__in=[e.pk for e in rows[start : start + _IN_CHUNK]]).update(
             status=Enrollment.Status.WITHDRAWN, withdrawn_at=now, updated_at=now
         )
-    analytics.record_events(
-        events=[
-            analytics.new_event(
-                tenant_id=e.tenant_id,
-                person_id=e.person_id,
-                verb=Verb.WITHDRAWN,
-                object_type="course",
-                object_id=e.course_id,
-                course_id=e.course_id,
-                occurred_at=now,
-                data={"enrollment_id": e.pk, "actor_person_id": actor.person_id},
-            )
-            for e in rows
-        ]
-    )
-    for e in rows:
-        publish(
-            EnrollmentWithdrawn(
-                tenant_id=e.tenant_id,
-                enrollment_id=e.pk,
-                person_id=e.person_id,
-                course_id=e.course_id,
-            )
-        )
+    _record_withdrawals(rows, actor=actor, now=now)
     return len(rows)
