@@ -13,6 +13,7 @@ from uptake.audiences import handlers as audiences
 from uptake.audiences.events import AudienceMembershipChanged
 from uptake.enrollment.events import EnrollmentCompleted
 from uptake.paths import handlers as paths
+from uptake.paths.events import PathStepsChanged
 from uptake.people.events import PeopleImported, PersonChanged, PersonCreated, PersonDeactivated
 
 SUBSCRIPTIONS: dict[type, list[Callable[[Any], None]]] = {
@@ -22,4 +23,5 @@ SUBSCRIPTIONS: dict[type, list[Callable[[Any], None]]] = {
     PeopleImported: [audiences.on_people_imported],
     AudienceMembershipChanged: [assignments.apply_membership_change],
     EnrollmentCompleted: [paths.announce_unlocked_steps],
+    PathStepsChanged: [assignments.reapply_path_assignments],
 }

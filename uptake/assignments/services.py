@@ -7,6 +7,7 @@ queries per assignment, never one per person."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -148,6 +149,29 @@ def deactivate_assignment(*, actor: Actor, assignment: Assignment) -> Assignment
     return assignment
 
 
+@transaction.atomic
+def reapply_path_assignments(*, tenant_id: int, path_id: int) -> ApplyResult:
+    """Apply every active assignment of a path again to its audience's current members, after
+    the path gained a step: they are enrolled in the new course (idempotent for the others)."""
+    actor = Actor.system("assignments")
+    total = ApplyResult()
+    for assignment in (
+        Assignment.objects.filter(tenant_id=tenant_id, path_id=path_id, is_active=True)
+        .select_related("path")
+        .order_by("pk")
+    ):
+        got = _apply_joined(
+            actor=actor,
+            assignment=assignment,
+            person_ids=member_ids(audience_id=assignment.audience_id),
+        )
+        total = ApplyResult(
+            enrolled=total.enrolled + got.enrolled,
+            managers_notified=total.managers_notified + got.managers_notified,
+        )
+    return total
+
+
 # --- Membership changes ------------------------------------------------------------------------
 
 
@@ -183,19 +207,6 @@ def apply_membership_change(
     return total
 
 
-def _open_pairs(
-    tenant_id: int, course_ids: list[int], person_ids: list[int]
-) -> set[tuple[int, int]]:
-    """(person, course) of the people's open or completed enrolments in these courses."""
-    qs = Enrollment.objects.filter(tenant_id=tenant_id, course_id__in=course_ids).exclude(
-        status=Enrollment.Status.WITHDRAWN
-    )
-    return {
-        (pid, cid)
-        for pid, cid in bulk.rows_for(qs, "person_id", person_ids, "person_id", "course_id")
-    }
-
-
 def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]) -> ApplyResult:
     if not person_ids:
         return ApplyResult()
@@ -228,54 +239,46 @@ def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]
         )
         due_by_person[pk] = rules.end_of_day(due.date, zone)
         basis_by_person[pk] = due.basis
-    course_ids = _target_courses(assignment)
     ids = list(people)
-    before = _open_pairs(tenant_id, course_ids, ids)
     if assignment.course is not None:
-        enrollment_services.enroll_people_due(
-            actor=actor,
-            tenant_id=tenant_id,
-            due_by_person=due_by_person,
-            course=assignment.course,
-            source=Enrollment.Source.RULE,
-        )
+        results = [
+            enrollment_services.enroll_people_due(
+                actor=actor,
+                tenant_id=tenant_id,
+                due_by_person=due_by_person,
+                course=assignment.course,
+                source=Enrollment.Source.RULE,
+            )
+        ]
     else:
         assert assignment.path is not None
-        path_services.enroll_people_in_path(
-            actor=actor,
-            tenant_id=tenant_id,
-            path=assignment.path,
-            due_by_person=due_by_person,
-            source=Enrollment.Source.RULE,
+        results = list(
+            path_services.enroll_people_in_path(
+                actor=actor,
+                tenant_id=tenant_id,
+                path=assignment.path,
+                due_by_person=due_by_person,
+                source=Enrollment.Source.RULE,
+            ).values()
         )
-    already_linked = (
-        set(
-            AssignmentEnrollment.objects.filter(assignment=assignment).values_list(
-                "enrollment_id", flat=True
-            )
+    already_linked = {
+        enrollment_id
+        for _pid, enrollment_id in bulk.rows_for(
+            AssignmentEnrollment.objects.filter(assignment=assignment),
+            "person_id",
+            ids,
+            "person_id",
+            "enrollment_id",
         )
-        if len(ids) > bulk.WHOLE_SCAN
-        else set(
-            AssignmentEnrollment.objects.filter(
-                assignment=assignment, person_id__in=ids
-            ).values_list("enrollment_id", flat=True)
-        )
-    )
+    }
     now = clock.now()
-    links: list[tuple[Any, ...]] = []
-    newly: set[int] = set()
-    open_now = Enrollment.objects.filter(tenant_id=tenant_id, course_id__in=course_ids).exclude(
-        status=Enrollment.Status.WITHDRAWN
-    )
-    for person_id, pk, course_id in bulk.rows_for(
-        open_now, "person_id", ids, "person_id", "pk", "course_id"
-    ):
-        if pk not in already_linked:
-            links.append(
-                (tenant_id, assignment.pk, pk, person_id, basis_by_person[person_id], now, now)
-            )
-        if (person_id, course_id) not in before:
-            newly.add(person_id)
+    links = [
+        (tenant_id, assignment.pk, pk, person_id, basis_by_person[person_id], now, now)
+        for result in results
+        for person_id, pk in result.open_enrollments.items()
+        if pk not in already_linked
+    ]
+    newly: set[int] = set().union(*(result.newly_enrolled for result in results))
     bulk.insert_rows(
         AssignmentEnrollment,
         ["tenant", "assignment", "enrollment", "person", "due_basis", "created_at", "updated_at"],
@@ -379,6 +382,13 @@ def _apply_left(*, actor: Actor, assignment: Assignment, person_ids: list[int]) 
 # --- Telling managers --------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _due_phrase(language: str, day: dt.date) -> str:
+    """ "due 5 March 2027" in the active language (called inside `in_language(language)`;
+    the language is part of the cache key). Thousands of report lines share a few dates."""
+    return _("due %(date)s") % {"date": formats.date_format(day, "DATE_FORMAT")}
+
+
 def _notify_managers(
     *,
     assignment: Assignment,
@@ -422,7 +432,6 @@ def _notify_managers(
     drafts: list[notifications.Draft] = []
     for language, managers in by_language.items():
         with notifications.in_language(language):
-            dates: dict[dt.date, str] = {}
             no_due = _("no due date")
             heading = _("These people who report to you now have new learning:")
             for manager_id in managers:
@@ -432,12 +441,7 @@ def _notify_managers(
                     due = due_by_person.get(pid)
                     when = no_due
                     if due is not None:
-                        day = due.date()
-                        if day not in dates:
-                            dates[day] = _("due %(date)s") % {
-                                "date": formats.date_format(day, "DATE_FORMAT")
-                            }
-                        when = dates[day]
+                        when = _due_phrase(language, due.date())
                     lines.append(f"- {info.get(pid, ('?', ''))[0]}: {title} ({when})")
                 subject = ngettext(
                     "%(name)s was assigned “%(title)s”",

@@ -11,6 +11,7 @@ Model `save()` does not run for these rows: callers publish domain events themse
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -38,34 +39,100 @@ def rows_for(
     wanted = set(ids)
     if not wanted:
         return []
+    qs = qs.order_by()  # no model ordering: it costs a sort and the rows come back as a set
     if scan and len(wanted) > WHOLE_SCAN:
         return [row for row in qs.values_list(*values) if row[0] in wanted]
     out: list[tuple[Any, ...]] = []
     for chunk in chunks(sorted(wanted)):
-        out.extend(qs.filter(**{f"{field}__in": chunk}).values_list(*values))
+        out.extend(with_ids_in(qs, field, chunk).values_list(*values))
     return out
 
 
-def _preparer(model: type[Any], names: Sequence[str]) -> Any:
-    """Prepare rows for the driver: text, numbers, booleans and None pass as they are; JSON
-    (dict/list) through the field; dates, times and the rest once per distinct value."""
-    fields = [model._meta.get_field(n) for n in names]
-    caches: list[dict[Any, Any]] = [{} for _ in fields]
+def with_ids_in(qs: QuerySet[Any], field: str, ids: Iterable[int]) -> QuerySet[Any]:
+    """`qs.filter(<field>__in=ids)` for integer ids without the ORM's per-value preparation
+    (it costs more than the query for thousands of ids): the ids are checked to be integers
+    and written into the SQL as literals; `field` is a concrete column of `qs.model` ("pk",
+    "person_id", ...), quoted from the model's metadata."""
+    meta = qs.model._meta
+    column = meta.pk.column if field == "pk" else meta.get_field(field).column
+    listed = ",".join(str(int(i)) for i in ids) or "NULL"
+    qn = connection.ops.quote_name
+    return qs.extra(where=[f"{qn(meta.db_table)}.{qn(column)} IN ({listed})"])  # noqa: S610 (int literals, quoted names)
 
-    def prepare(row: Sequence[Any]) -> list[Any]:
-        values = []
-        for value, field, cache in zip(row, fields, caches, strict=True):
-            if value is None or isinstance(value, (int, str, bool, float)):
-                values.append(value)
-            elif isinstance(value, (dict, list)):
-                values.append(field.get_db_prep_save(value, connection))
-            else:
-                if value not in cache:
-                    cache[value] = field.get_db_prep_save(value, connection)
-                values.append(cache[value])
-        return values
+
+def _preparer(model: type[Any], names: Sequence[str], *, copy: bool = False) -> Any:
+    """A function preparing a batch of rows for the driver, column by column, decided once per
+    column: text, numbers, booleans and foreign keys pass as they are; JSON is serialised (for
+    SQLite and COPY's text format; through the field otherwise); dates, times and the rest go
+    through the field once per distinct value. None when no column needs preparing."""
+    fields = [model._meta.get_field(n) for n in names]
+    converters: list[tuple[int, Any]] = []
+    for index, field in enumerate(fields):
+        internal = field.get_internal_type()
+        if internal in _PLAIN_TYPES or field.is_relation:
+            continue
+        if internal == "JSONField" and (copy or connection.vendor == "sqlite"):
+            converters.append((index, _json_column(field.encoder)))
+        else:
+            converters.append((index, _distinct_values_column(field)))
+    if not converters:
+        return None
+
+    def prepare(batch: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        columns = list(zip(*batch, strict=True))
+        for index, convert in converters:
+            columns[index] = convert(columns[index])
+        return list(zip(*columns, strict=True))
 
     return prepare
+
+
+def _json_column(encoder: Any) -> Any:
+    dumps = (encoder or json.JSONEncoder)().encode
+
+    def convert(values: Sequence[Any]) -> list[Any]:
+        return [v if v is None or isinstance(v, str) else dumps(v) for v in values]
+
+    return convert
+
+
+def _distinct_values_column(field: Any) -> Any:
+    """Already-prepared values (text, numbers) and None pass as they are."""
+
+    def one(value: Any) -> Any:
+        if value is None or isinstance(value, (int, str, bool, float)):
+            return value
+        return field.get_db_prep_save(value, connection)
+
+    def convert(values: Sequence[Any]) -> list[Any]:
+        try:
+            distinct = set(values)
+        except TypeError:  # unhashable (a dict for a non-JSON field): one by one
+            return [one(v) for v in values]
+        prepared = {v: one(v) for v in distinct}
+        return list(map(prepared.__getitem__, values))
+
+    return convert
+
+
+_PLAIN_TYPES = {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "BigIntegerField",
+    "IntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+    "BooleanField",
+    "CharField",
+    "TextField",
+    "EmailField",
+    "SlugField",
+    "URLField",
+    "FloatField",
+}
 
 
 def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -93,7 +160,8 @@ def insert_rows(
     table = model._meta.db_table
     cols = ", ".join(qn(c) for c in columns)
     marks = ", ".join(["%s"] * len(columns))
-    prepare = _preparer(model, names)
+    copying = connection.vendor == "postgresql" and not ignore_conflicts
+    prepare = _preparer(model, names, copy=copying)
     # Identifiers come from the model's metadata and are quoted; values are parameters.
     if ignore_conflicts and connection.vendor == "postgresql":
         sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
@@ -103,8 +171,8 @@ def insert_rows(
         sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})"  # noqa: S608
     with connection.cursor() as cursor:
         for batch in chunks(rows, _ROWS_PER_CALL):
-            prepared = [prepare(r) for r in batch]
-            if connection.vendor == "postgresql" and not ignore_conflicts:
+            prepared = batch if prepare is None else prepare(batch)
+            if copying:
                 _copy(cursor, table, columns, prepared)
             else:
                 cursor.executemany(sql, prepared)
@@ -119,9 +187,10 @@ def update_rows(
     qn = connection.ops.quote_name
     table = model._meta.db_table
     columns = [model._meta.get_field(n).column for n in names]
-    prepare = _preparer(model, names)
+    postgres = connection.vendor == "postgresql"
+    prepare = _preparer(model, names, copy=postgres)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if postgres:
             temp_name = f"_uptake_update_{table}"
             temp = qn(temp_name)
             selected = ", ".join(qn(c) for c in ["id", *columns])
@@ -130,7 +199,7 @@ def update_rows(
             cursor.execute(
                 f"CREATE TEMP TABLE {temp} AS SELECT {selected} FROM {qn(table)} WITH NO DATA"  # noqa: S608
             )
-            _copy(cursor, temp_name, ["id", *columns], ([pk, *prepare(v)] for pk, v in rows))
+            _copy(cursor, temp_name, ["id", *columns], _with_pk(rows, prepare))
             cursor.execute(
                 f"UPDATE {qn(table)} AS t SET {sets} FROM {temp} AS u WHERE t.id = u.id"  # noqa: S608
             )
@@ -139,4 +208,16 @@ def update_rows(
         assignments = ", ".join(f"{qn(c)} = %s" for c in columns)
         sql = f"UPDATE {qn(table)} SET {assignments} WHERE {qn('id')} = %s"  # noqa: S608
         for batch in chunks(rows, _ROWS_PER_CALL):
-            cursor.executemany(sql, [[*prepare(v), pk] for pk, v in batch])
+            cursor.executemany(sql, [[*v, pk] for pk, v in _with_pk(batch, prepare, last=True)])
+
+
+def _with_pk(
+    rows: Sequence[tuple[int, Sequence[Any]]], prepare: Any, *, last: bool = False
+) -> list[Any]:
+    """Prepared (pk, *values) rows, or (pk, values) pairs with `last` (for executemany)."""
+    values = [v for _pk, v in rows]
+    if prepare is not None and values:
+        values = prepare(values)
+    if last:
+        return [(pk, v) for (pk, _v), v in zip(rows, values, strict=True)]
+    return [(pk, *v) for (pk, _v), v in zip(rows, values, strict=True)]

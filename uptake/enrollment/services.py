@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -42,6 +42,10 @@ class BulkEnrollResult:
     created: int
     reactivated: int
     already: int
+    # Person id -> enrolment id of every open or completed enrolment of the batch in the
+    # course after the call, and the people newly enrolled (created or re-activated) by it.
+    open_enrollments: dict[int, int] = field(default_factory=dict)
+    newly_enrolled: frozenset[int] = frozenset()
 
     @property
     def enrolled(self) -> int:
@@ -490,23 +494,26 @@ def enroll_people_due(
     """
     _check_course(tenant_id=tenant_id, course=course)
     ids = list(due_by_person)
-    wanted = set(ids)
     now = clock.now()
-    fields = ("id", "person_id", "course_id", "tenant_id", "status", "started_at", "completed_at")
-    enrolments = Enrollment.objects.select_for_update().filter(tenant_id=tenant_id, course=course)
-    people = Person.objects.filter(tenant_id=tenant_id, is_active=True)
-    if len(ids) > bulk.WHOLE_SCAN:
-        # A large batch: one scan of the course's enrolments beats thousands of IN parameters
-        # (each prepared by the ORM); people are looked up by id (the organisation may be far
-        # larger than the batch).
-        active: set[int] = set()
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
-            active.update(people.filter(pk__in=chunk).values_list("pk", flat=True))
-        existing = {e.person_id: e for e in enrolments.only(*fields) if e.person_id in wanted}
-    else:
-        active = set(people.filter(pk__in=ids).values_list("pk", flat=True))
-        existing = {e.person_id: e for e in enrolments.filter(person_id__in=ids).only(*fields)}
+    active = {
+        pk
+        for (pk,) in bulk.rows_for(
+            Person.objects.filter(tenant_id=tenant_id, is_active=True), "pk", ids, "pk", scan=False
+        )
+    }
+    # (person, enrolment, status): one scan of the course's enrolments for a large batch,
+    # chunked id lists for a small one.
+    existing: dict[int, tuple[int, str]] = {
+        pid: (pk, status)
+        for pid, pk, status in bulk.rows_for(
+            Enrollment.objects.filter(tenant_id=tenant_id, course=course),
+            "person_id",
+            ids,
+            "person_id",
+            "pk",
+            "status",
+        )
+    }
     new_ids = [pid for pid in ids if pid in active and pid not in existing]
     bulk.insert_rows(
         Enrollment,
@@ -540,17 +547,27 @@ def enroll_people_due(
             for pid in new_ids
         ],
     )
-    fresh = set(new_ids)
-    rows = Enrollment.objects.filter(tenant_id=tenant_id, course=course)
-    if len(new_ids) <= bulk.WHOLE_SCAN:
-        rows = rows.filter(person_id__in=new_ids)
     # (enrollment id, person id) of the rows just inserted, read back by their natural key.
-    created = [(pk, pid) for pk, pid in rows.values_list("pk", "person_id") if pid in fresh]
-    withdrawn = [
-        e
-        for pid, e in existing.items()
-        if pid in active and e.status == Enrollment.Status.WITHDRAWN
+    created = [
+        (pk, pid)
+        for pid, pk in bulk.rows_for(
+            Enrollment.objects.filter(tenant_id=tenant_id, course=course),
+            "person_id",
+            new_ids,
+            "person_id",
+            "pk",
+        )
     ]
+    withdrawn_ids = [
+        pk
+        for pid, (pk, status) in existing.items()
+        if pid in active and status == Enrollment.Status.WITHDRAWN
+    ]
+    withdrawn = (
+        list(bulk.with_ids_in(Enrollment.objects.all(), "pk", withdrawn_ids).select_for_update())
+        if withdrawn_ids
+        else []
+    )
     _reactivate_many(
         withdrawn,
         actor=actor,
@@ -606,10 +623,18 @@ def enroll_people_due(
                 due_at=due_by_person[pid],
             )
         )
+    open_enrollments = {
+        pid: pk
+        for pid, (pk, status) in existing.items()
+        if pid in active and status != Enrollment.Status.WITHDRAWN
+    }
+    open_enrollments.update((pid, pk) for pk, pid, _again in changed)
     return BulkEnrollResult(
         created=len(created),
         reactivated=len(withdrawn),
         already=sum(1 for pid in existing if pid in active) - len(withdrawn),
+        open_enrollments=open_enrollments,
+        newly_enrolled=frozenset(pid for _pk, pid, _again in changed),
     )
 
 

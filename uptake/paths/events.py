@@ -15,3 +15,12 @@ class PathStepUnlocked:
     person_id: int
     course_id: int
     enrollment_id: int | None
+
+
+@dataclass(frozen=True)
+class PathStepsChanged:
+    """A published path gained a step or a step's condition changed: the people on it may
+    now need the step's course (assignments of the path re-apply to their audiences)."""
+
+    tenant_id: int
+    path_id: int

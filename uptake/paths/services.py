@@ -16,11 +16,13 @@ from django.utils.translation import gettext as _
 from uptake.catalog.models import Course
 from uptake.core import clock
 from uptake.core.actor import Actor
+from uptake.core.bus import publish
 from uptake.core.errors import FieldProblem, NotFound, ValidationFailed
 from uptake.enrollment import services as enrollment_services
 from uptake.enrollment.models import Enrollment
 from uptake.enrollment.services import BulkEnrollResult
 from uptake.paths import rules
+from uptake.paths.events import PathStepsChanged
 from uptake.paths.models import LearningPath, PathEnrollment, PathStep
 from uptake.people.models import Person
 
@@ -188,7 +190,13 @@ def add_step(
             errors=[FieldProblem(_("Already a step."), field="course_id")],
         ) from None
     _refresh_minutes(path)
+    _announce_steps_changed(path)
     return step
+
+
+def _announce_steps_changed(path: LearningPath) -> None:
+    if path.status == LearningPath.Status.PUBLISHED:
+        publish(PathStepsChanged(tenant_id=path.tenant_id, path_id=path.pk))
 
 
 @transaction.atomic
@@ -208,6 +216,8 @@ def update_step(
         step.condition = check_condition(condition)
         fields.append("condition")
     step.save(update_fields=fields)
+    if condition is not ...:
+        _announce_steps_changed(step.path)
     return step
 
 

@@ -279,3 +279,24 @@ def test_applying_a_large_batch_runs_a_bounded_number_of_queries(
             tenant_id=tenant.pk, audience_id=audience.pk, joined=ids, left=[]
         )
     assert result.enrolled == 30
+
+
+def test_a_step_added_to_an_assigned_path_enrols_the_people_already_on_it(
+    tenant, django_capture_on_commit_callbacks
+):
+    first = builders.course_with_page(tenant, "Welcome")
+    member = PersonFactory(tenant=tenant)
+    audience = builders.audience(tenant, "Sales", member)
+    path = builders.path_of(tenant, "Sales starter", first)
+    assignment, _ = services.create_assignment(
+        actor=SYSTEM, tenant_id=tenant.pk, audience=audience, path=path
+    )
+    assert _statuses(member) == {"Welcome": "assigned"}
+    extra = builders.course_with_page(tenant, "Objection handling")
+    from uptake.paths import services as path_services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        path_services.add_step(actor=SYSTEM, path=path, course=extra)
+    assert _statuses(member) == {"Welcome": "assigned", "Objection handling": "assigned"}
+    linked = AssignmentEnrollment.objects.filter(assignment=assignment, person=member)
+    assert {link.enrollment.course.title for link in linked} == {"Welcome", "Objection handling"}
