@@ -11,10 +11,12 @@ from typing import Any
 from uptake.assignments import handlers as assignments
 from uptake.audiences import handlers as audiences
 from uptake.audiences.events import AudienceMembershipChanged
+from uptake.catalog.events import CourseUpdated
 from uptake.enrollment.events import EnrollmentCompleted
 from uptake.paths import handlers as paths
 from uptake.paths.events import PathStepsChanged
 from uptake.people.events import PeopleImported, PersonChanged, PersonCreated, PersonDeactivated
+from uptake.progress import handlers as progress
 
 SUBSCRIPTIONS: dict[type, list[Callable[[Any], None]]] = {
     PersonCreated: [audiences.on_person_created],
@@ -24,4 +26,5 @@ SUBSCRIPTIONS: dict[type, list[Callable[[Any], None]]] = {
     AudienceMembershipChanged: [assignments.apply_membership_change],
     EnrollmentCompleted: [paths.announce_unlocked_steps],
     PathStepsChanged: [assignments.reapply_path_assignments],
+    CourseUpdated: [progress.on_course_updated],
 }

@@ -272,8 +272,9 @@ def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]
         )
     }
     now = clock.now()
+    assignment_id = assignment.pk
     links = [
-        (tenant_id, assignment.pk, pk, person_id, basis_by_person[person_id], now, now)
+        (tenant_id, assignment_id, pk, person_id, basis_by_person[person_id], now, now)
         for result in results
         for person_id, pk in result.open_enrollments.items()
         if pk not in already_linked

@@ -11,6 +11,7 @@ Model `save()` does not run for these rows: callers publish domain events themse
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -99,9 +100,16 @@ def _json_column(encoder: Any) -> Any:
 def _distinct_values_column(field: Any) -> Any:
     """Already-prepared values (text, numbers) and None pass as they are."""
 
+    # SQLite stores an aware datetime as naive text in the connection's zone (UTC); this is
+    # Django's own adapt_datetimefield_value without its per-call settings lookups.
+    sqlite_datetime = connection.vendor == "sqlite" and field.get_internal_type() == "DateTimeField"
+    zone = connection.timezone if sqlite_datetime else None
+
     def one(value: Any) -> Any:
         if value is None or isinstance(value, (int, str, bool, float)):
             return value
+        if sqlite_datetime and isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return str(value.astimezone(zone).replace(tzinfo=None))
         return field.get_db_prep_save(value, connection)
 
     def convert(values: Sequence[Any]) -> list[Any]:

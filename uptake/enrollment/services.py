@@ -495,6 +495,7 @@ def enroll_people_due(
     _check_course(tenant_id=tenant_id, course=course)
     ids = list(due_by_person)
     now = clock.now()
+    course_id = course.pk
     active = {
         pk
         for (pk,) in bulk.rows_for(
@@ -534,7 +535,7 @@ def enroll_people_due(
             (
                 tenant_id,
                 pid,
-                course.pk,
+                course_id,
                 source,
                 Enrollment.Status.ASSIGNED,
                 now,
@@ -599,8 +600,8 @@ def enroll_people_due(
                 pid,
                 Verb.ASSIGNED,
                 "course",
-                course.pk,
-                course.pk,
+                course_id,
+                course_id,
                 now,
                 {
                     "enrollment_id": pk,
@@ -618,7 +619,7 @@ def enroll_people_due(
                 tenant_id=tenant_id,
                 enrollment_id=pk,
                 person_id=pid,
-                course_id=course.pk,
+                course_id=course_id,
                 source=source,
                 due_at=due_by_person[pid],
             )

@@ -382,3 +382,72 @@ def submit_attempt(
     _sync(locked, enrollment)
     attempt.enrollment = locked
     return attempt
+
+
+# --- Course outline changes --------------------------------------------------------------------
+
+
+@transaction.atomic
+def recompute_course(*, tenant_id: int, course_id: int) -> int:
+    """Bring every open enrolment of a course in line with its current outline (an author
+    added, removed or made optional a required activity): percent recomputed in bulk; an
+    enrolment whose remaining requirements are now all met completes (with its event), exactly
+    as if the learner had just finished. Completed and withdrawn ones are left alone. Returns
+    how many enrolments changed."""
+    from uptake.core import bulk
+
+    open_rows = list(
+        Enrollment.objects.filter(
+            tenant_id=tenant_id,
+            course_id=course_id,
+            status__in=[Enrollment.Status.ASSIGNED, Enrollment.Status.IN_PROGRESS],
+        ).values_list("pk", "progress_percent")
+    )
+    if not open_rows:
+        return 0
+    required = list(
+        Activity.objects.filter(tenant_id=tenant_id, course_id=course_id, required=True)
+        .order_by()
+        .values_list("id", "kind")
+    )
+    quiz_ids = {pk for pk, kind in required if kind == Activity.Kind.QUIZ}
+    other_ids = {pk for pk, _kind in required} - quiz_ids
+    ids = [pk for pk, _percent in open_rows]
+    satisfied: dict[int, set[int]] = {pk: set() for pk in ids}
+    if other_ids:
+        for enrollment_id, activity_id in bulk.rows_for(
+            ActivityCompletion.objects.filter(tenant_id=tenant_id, activity_id__in=other_ids),
+            "enrollment_id",
+            ids,
+            "enrollment_id",
+            "activity_id",
+            scan=False,
+        ):
+            satisfied[enrollment_id].add(activity_id)
+    if quiz_ids:
+        for enrollment_id, activity_id in bulk.rows_for(
+            Attempt.objects.filter(tenant_id=tenant_id, activity_id__in=quiz_ids, passed=True),
+            "enrollment_id",
+            ids,
+            "enrollment_id",
+            "activity_id",
+            scan=False,
+        ):
+            satisfied[enrollment_id].add(activity_id)
+    total = len(required)
+    now = clock.now()
+    changed: list[tuple[int, list[Any]]] = []
+    now_complete: list[int] = []
+    for pk, percent in open_rows:
+        if total and len(satisfied[pk]) == total:
+            now_complete.append(pk)
+            continue
+        new = rules.course_percent(len(satisfied[pk]), total)
+        if new != percent:
+            changed.append((pk, [new, now]))
+    bulk.update_rows(Enrollment, ["progress_percent", "updated_at"], changed)
+    for pk in now_complete:  # rare: the usual per-enrolment path, locked, with its events
+        enrollment = _lock(Enrollment.objects.get(pk=pk))
+        _recompute(enrollment, now=now)
+        _save(enrollment)
+    return len(changed) + len(now_complete)
