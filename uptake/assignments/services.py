@@ -248,6 +248,7 @@ def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]
                 due_by_person=due_by_person,
                 course=assignment.course,
                 source=Enrollment.Source.RULE,
+                active_ids=people.keys(),
             )
         ]
     else:
@@ -259,6 +260,7 @@ def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]
                 path=assignment.path,
                 due_by_person=due_by_person,
                 source=Enrollment.Source.RULE,
+                active_ids=people.keys(),
             ).values()
         )
     already_linked = {
@@ -406,19 +408,22 @@ def _notify_managers(
         return 0
     tenant_id = assignment.tenant_id
     wanted = set(by_manager) | {p for ids in by_manager.values() for p in ids}
-    info: dict[int, tuple[str, str]] = {
-        pk: (f"{first} {last}".strip(), language)
-        for pk, first, last, language in bulk.rows_for(
-            Person.objects.filter(tenant_id=tenant_id),
-            "pk",
-            wanted,
-            "pk",
-            "first_name",
-            "last_name",
-            "language",
-            scan=False,
-        )
-    }
+    info: dict[int, tuple[str, str]] = {}
+    email_of: dict[int, str] = {}
+    for pk, first, last, language, email, active in bulk.rows_for(
+        Person.objects.filter(tenant_id=tenant_id),
+        "pk",
+        wanted,
+        "pk",
+        "first_name",
+        "last_name",
+        "language",
+        "email",
+        "is_active",
+        scan=False,
+    ):
+        info[pk] = (f"{first} {last}".strip(), language)
+        email_of[pk] = email if active else ""
     title = _target_title(assignment)
     today = clock.today().isoformat()
     try:
@@ -462,6 +467,7 @@ def _notify_managers(
                         body=heading + "\n" + "\n".join(lines),
                         url=url,
                         key=f"assignment:{assignment.pk}:manager:{manager_id}:{today}:{digest[:16]}",
+                        email=email_of.get(manager_id, ""),
                     )
                 )
     return notifications.notify_each(tenant_id=tenant_id, drafts=drafts)

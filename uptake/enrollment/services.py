@@ -9,7 +9,7 @@ without a viewer (the system actor: rules, imports) no permission check is made.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -475,7 +475,7 @@ def _copy(source: Enrollment, target: Enrollment) -> None:
 _IN_CHUNK = 5000  # keeps `IN (...)` lists far below every database's parameter limit
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # all or nothing with the caller: no savepoint
 def enroll_people_due(
     *,
     actor: Actor,
@@ -483,6 +483,7 @@ def enroll_people_due(
     due_by_person: dict[int, dt.datetime | None],
     course: Course,
     source: str = Enrollment.Source.RULE,
+    active_ids: Collection[int] | None = None,
 ) -> BulkEnrollResult:
     """Enrol many people in one course, each with their own due date (rules, imports).
 
@@ -496,12 +497,21 @@ def enroll_people_due(
     ids = list(due_by_person)
     now = clock.now()
     course_id = course.pk
-    active = {
-        pk
-        for (pk,) in bulk.rows_for(
-            Person.objects.filter(tenant_id=tenant_id, is_active=True), "pk", ids, "pk", scan=False
-        )
-    }
+    # The caller may already know who of them are active people of this organisation.
+    active = (
+        set(active_ids)
+        if active_ids is not None
+        else {
+            pk
+            for (pk,) in bulk.rows_for(
+                Person.objects.filter(tenant_id=tenant_id, is_active=True),
+                "pk",
+                ids,
+                "pk",
+                scan=False,
+            )
+        }
+    )
     # (person, enrolment, status): one scan of the course's enrolments for a large batch,
     # chunked id lists for a small one.
     existing: dict[int, tuple[int, str]] = {
@@ -639,7 +649,7 @@ def enroll_people_due(
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def withdraw_enrollments(*, actor: Actor, tenant_id: int, enrollment_ids: list[int]) -> int:
     """Withdraw many enrolments of one organisation at once (rules): open ones become
     withdrawn, each with its "withdrawn" learning event and EnrollmentWithdrawn; already

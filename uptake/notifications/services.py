@@ -29,6 +29,9 @@ class Draft:
     body: str
     url: str
     key: str
+    # The person's address when the caller already read it ("" = no email: none or inactive);
+    # None = look it up.
+    email: str | None = None
 
 
 BULK_EMAIL_THRESHOLD = 5  # above this, one insert and one delivery task per 500 messages
@@ -98,7 +101,7 @@ def _absolute(url: str) -> str:
     return f"{base.rstrip('/')}{url}" if base and url.startswith("/") else url
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the caller's transaction
 def notify_each(*, tenant_id: int, drafts: list[Draft], email: bool = True) -> int:
     """Create the in-app rows in bulk and queue one email per draft (to people with an email
     address). Drafts whose key was already used are skipped. Returns how many were created."""
@@ -127,8 +130,8 @@ def notify_each(*, tenant_id: int, drafts: list[Draft], email: bool = True) -> i
         ignore_conflicts=True,
     )
     if email:
-        wanted = sorted({d.person_id for d in fresh})
-        addresses: dict[int, str] = {}
+        addresses: dict[int, str] = {d.person_id: d.email for d in fresh if d.email is not None}
+        wanted = sorted({d.person_id for d in fresh} - set(addresses))
         for start in range(0, len(wanted), 5000):
             addresses.update(
                 Person.objects.filter(

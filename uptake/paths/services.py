@@ -6,6 +6,7 @@ Permission is checked by the interfaces (platform admins and content owners edit
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -369,6 +370,7 @@ def enroll_people_in_path(
     path: LearningPath,
     due_by_person: dict[int, dt.datetime | None],
     source: str = Enrollment.Source.RULE,
+    active_ids: Collection[int] | None = None,
 ) -> dict[int, BulkEnrollResult]:
     """Put people on a published path: each is enrolled in every step's course that applies to
     them (locked steps too: they are shown locked), with their due date. Idempotent; a person
@@ -410,6 +412,7 @@ def enroll_people_in_path(
             due_by_person={pid: due_by_person[pid] for pid in who},
             course=step.course,
             source=source,
+            active_ids=active_ids,
         )
     return results
 
