@@ -186,6 +186,50 @@ def insert_rows(
                 cursor.executemany(sql, prepared)
 
 
+RETURNING_ROWS = 500  # multi-row INSERT ... RETURNING up to this many rows per statement
+
+
+def insert_returning(
+    model: type[Any],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returning: Sequence[str],
+    *,
+    ignore_conflicts: bool = False,
+) -> list[tuple[Any, ...]]:
+    """INSERT rows like `insert_rows` and return the `returning` columns of the rows actually
+    inserted (with `ignore_conflicts`, the skipped ones are not returned): one multi-row
+    `INSERT ... RETURNING` per RETURNING_ROWS rows, no read-back query. For small batches."""
+    if not rows:
+        return []
+    qn = connection.ops.quote_name
+    meta = model._meta
+    columns = ", ".join(qn(meta.get_field(n).column) for n in names)
+    back = ", ".join(
+        qn(meta.pk.column if n == "pk" else meta.get_field(n).column) for n in returning
+    )
+    row_marks = "(" + ", ".join(["%s"] * len(names)) + ")"
+    prepare = _preparer(model, names)
+    conflict = ""
+    verb = "INSERT"
+    if ignore_conflicts and connection.vendor == "postgresql":
+        conflict = " ON CONFLICT DO NOTHING"
+    elif ignore_conflicts:
+        verb = "INSERT OR IGNORE"
+    out: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for batch in chunks(rows, RETURNING_ROWS):
+            prepared = batch if prepare is None else prepare(batch)
+            values = ", ".join([row_marks] * len(prepared))
+            sql = (
+                f"{verb} INTO {qn(meta.db_table)} ({columns}) VALUES {values}{conflict} "
+                f"RETURNING {back}"
+            )
+            cursor.execute(sql, [v for row in prepared for v in row])
+            out.extend(tuple(r) for r in cursor.fetchall())
+    return out
+
+
 def update_rows(
     model: type[Any], names: Sequence[str], rows: Sequence[tuple[int, Sequence[Any]]]
 ) -> None:

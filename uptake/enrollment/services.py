@@ -526,49 +526,56 @@ def enroll_people_due(
         )
     }
     new_ids = [pid for pid in ids if pid in active and pid not in existing]
-    bulk.insert_rows(
-        Enrollment,
-        [
-            "tenant",
-            "person",
-            "course",
-            "source",
-            "status",
-            "assigned_at",
-            "assigned_by",
-            "due_at",
-            "progress_percent",
-            "created_at",
-            "updated_at",
-        ],
-        [
-            (
-                tenant_id,
-                pid,
-                course_id,
-                source,
-                Enrollment.Status.ASSIGNED,
-                now,
-                actor.person_id,
-                due_by_person[pid],
-                0,
-                now,
-                now,
-            )
-            for pid in new_ids
-        ],
-    )
-    # (enrollment id, person id) of the rows just inserted, read back by their natural key.
-    created = [
-        (pk, pid)
-        for pid, pk in bulk.rows_for(
-            Enrollment.objects.filter(tenant_id=tenant_id, course=course),
-            "person_id",
-            new_ids,
-            "person_id",
-            "pk",
-        )
+    enrollment_names = [
+        "tenant",
+        "person",
+        "course",
+        "source",
+        "status",
+        "assigned_at",
+        "assigned_by",
+        "due_at",
+        "progress_percent",
+        "created_at",
+        "updated_at",
     ]
+    new_rows = [
+        (
+            tenant_id,
+            pid,
+            course_id,
+            source,
+            Enrollment.Status.ASSIGNED,
+            now,
+            actor.person_id,
+            due_by_person[pid],
+            0,
+            now,
+            now,
+        )
+        for pid in new_ids
+    ]
+    # (enrollment id, person id) of the rows inserted: returned by a small batch's INSERT,
+    # read back by their natural key for a large one.
+    if len(new_rows) <= bulk.RETURNING_ROWS:
+        created = [
+            (pk, pid)
+            for pk, pid in bulk.insert_returning(
+                Enrollment, enrollment_names, new_rows, ["pk", "person"]
+            )
+        ]
+    else:
+        bulk.insert_rows(Enrollment, enrollment_names, new_rows)
+        created = [
+            (pk, pid)
+            for pid, pk in bulk.rows_for(
+                Enrollment.objects.filter(tenant_id=tenant_id, course=course),
+                "person_id",
+                new_ids,
+                "person_id",
+                "pk",
+            )
+        ]
     withdrawn_ids = [
         pk
         for pid, (pk, status) in existing.items()

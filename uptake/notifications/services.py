@@ -107,28 +107,32 @@ def notify_each(*, tenant_id: int, drafts: list[Draft], email: bool = True) -> i
     address). Drafts whose key was already used are skipped. Returns how many were created."""
     if not drafts:
         return 0
-    keys = [d.key for d in drafts]
-    seen: set[str] = set()
-    for start in range(0, len(keys), 5000):
-        seen.update(
-            # `.exclude(key="")` lets the database use the partial unique index on
-            # (tenant, key); without it SQLite walks the tenant's notifications.
-            Notification.objects.filter(tenant_id=tenant_id, key__in=keys[start : start + 5000])
-            .exclude(key="")
-            .order_by()
-            .values_list("key", flat=True)
-        )
-    fresh = [d for d in drafts if d.key not in seen]
+    # One draft per key; the insert skips keys already used (a retried batch) and returns the
+    # keys it did write: those drafts are the fresh ones, also under concurrent batches.
+    unique: dict[str, Draft] = {}
+    unkeyed: list[Draft] = []
+    for d in drafts:
+        if not d.key:
+            unkeyed.append(d)
+        else:
+            unique.setdefault(d.key, d)
     now = clock.now()
-    # Shared set-based insert (rule batches reach tens of thousands of rows).
-    from uptake.core.bulk import insert_rows
+    from uptake.core.bulk import insert_returning
 
-    insert_rows(
-        Notification,
-        ["tenant", "person", "kind", "title", "body", "url", "key", "created_at", "updated_at"],
-        [(tenant_id, d.person_id, d.kind, d.title, d.body, d.url, d.key, now, now) for d in fresh],
-        ignore_conflicts=True,
-    )
+    inserted = {
+        key
+        for (key,) in insert_returning(
+            Notification,
+            ["tenant", "person", "kind", "title", "body", "url", "key", "created_at", "updated_at"],
+            [
+                (tenant_id, d.person_id, d.kind, d.title, d.body, d.url, d.key, now, now)
+                for d in [*unique.values(), *unkeyed]
+            ],
+            ["key"],
+            ignore_conflicts=True,
+        )
+    }
+    fresh = [d for d in drafts if (d.key in inserted and unique.get(d.key) is d) or not d.key]
     if email:
         addresses: dict[int, str] = {d.person_id: d.email for d in fresh if d.email is not None}
         wanted = sorted({d.person_id for d in fresh} - set(addresses))
