@@ -287,10 +287,8 @@ def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]
         ["tenant", "assignment", "enrollment", "person", "due_basis", "created_at", "updated_at"],
         links,
     )
-    managers = _notify_managers(
-        assignment=assignment,
-        new_people={pk: people[pk][2] for pk in newly},
-        due_by_person=due_by_person,
+    managers = _tell_managers_later(
+        assignment=assignment, new_people={pk: people[pk][2] for pk in newly}
     )
     return ApplyResult(enrolled=len(newly), managers_notified=managers)
 
@@ -392,11 +390,66 @@ def _due_phrase(language: str, day: dt.date) -> str:
     return _("due %(date)s") % {"date": formats.date_format(day, "DATE_FORMAT")}
 
 
+def _tell_managers_later(*, assignment: Assignment, new_people: dict[int, int | None]) -> int:
+    """Queue the managers' notifications of a batch (a task after commit: composing and
+    storing thousands of messages must not hold up the enrolments). Returns how many managers
+    will be told."""
+    managers = {manager for manager in new_people.values() if manager}
+    if managers:
+        from uptake.assignments.tasks import notify_managers_of_new_assignments
+
+        person_ids = sorted(new_people)
+        assignment_id = assignment.pk
+        today = clock.today().isoformat()
+        transaction.on_commit(
+            lambda: notify_managers_of_new_assignments.enqueue(assignment_id, person_ids, today)
+        )
+    return len(managers)
+
+
+def notify_managers(*, assignment_id: int, person_ids: list[int], day: str) -> int:
+    """Tell each manager of these people (just given this assignment) in one notification, with
+    their due dates (idempotent per manager, batch and day). Returns how many were told."""
+    assignment = (
+        Assignment.objects.filter(pk=assignment_id).select_related("course", "path").first()
+    )
+    if assignment is None:
+        return 0
+    course_ids = _target_courses(assignment)
+    due_by_person: dict[int, dt.datetime | None] = {}
+    for person_id, due_at in bulk.rows_for(
+        Enrollment.objects.filter(tenant_id=assignment.tenant_id, course_id__in=course_ids),
+        "person_id",
+        person_ids,
+        "person_id",
+        "due_at",
+    ):
+        # The earliest due date of the assignment's courses (a path's steps share one).
+        known = due_by_person.get(person_id)
+        if person_id not in due_by_person or (due_at and (known is None or due_at < known)):
+            due_by_person[person_id] = due_at
+    new_people = {
+        pk: manager
+        for pk, manager in bulk.rows_for(
+            Person.objects.filter(tenant_id=assignment.tenant_id),
+            "pk",
+            person_ids,
+            "pk",
+            "manager_id",
+            scan=False,
+        )
+    }
+    return _notify_managers(
+        assignment=assignment, new_people=new_people, due_by_person=due_by_person, day=day
+    )
+
+
 def _notify_managers(
     *,
     assignment: Assignment,
     new_people: dict[int, int | None],
     due_by_person: dict[int, dt.datetime | None],
+    day: str,
 ) -> int:
     """One notification (in-app + email) per manager per batch, listing their reports who were
     just given this assignment, with due dates, in the manager's language."""
@@ -425,7 +478,7 @@ def _notify_managers(
         info[pk] = (f"{first} {last}".strip(), language)
         email_of[pk] = email if active else ""
     title = _target_title(assignment)
-    today = clock.today().isoformat()
+    today = day
     try:
         url = reverse("web:team")
     except Exception:  # the team screen may not be wired in every deployment
