@@ -1,0 +1,225 @@
+"""Reads of the record store, always within one tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from uptake.xapi import rules
+from uptake.xapi.models import ActivityDefinition, Attachment, Credential, Document, Statement
+from uptake.xapi.services import DocumentKey, verb_ids
+
+MAX_LIMIT = 500
+_SCAN_CHUNK = 500
+
+
+def credential_for(key: str) -> Credential | None:
+    return Credential.objects.filter(key=key, revoked_at__isnull=True).first()
+
+
+_authorities: dict[int, dict[str, Any]] = {}
+
+
+def authority(credential_id: int | None) -> dict[str, Any]:
+    """The Agent a credential stands for as `authority` (cached; names rarely change)."""
+    if credential_id is None:
+        return {"objectType": "Agent", "account": {"homePage": _home(), "name": "unknown"}}
+    if credential_id not in _authorities:
+        row = Credential.objects.filter(pk=credential_id).values_list("name", "key").first()
+        name, key = row or ("", "deleted")
+        _authorities[credential_id] = {
+            "objectType": "Agent",
+            "name": name,
+            "account": {"homePage": _home(), "name": key},
+        }
+    return _authorities[credential_id]
+
+
+def _home() -> str:
+    return str(settings.UPTAKE_BASE_URL) + "/xapi/"
+
+
+def format_stored(stored: dt.datetime) -> str:
+    return stored.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _statement(sid: Any, stored: dt.datetime, credential_id: int | None, data: str) -> dict:
+    st = json.loads(data)
+    out = {"id": str(sid), **st}
+    out["stored"] = format_stored(stored)
+    out["authority"] = authority(credential_id)
+    out.setdefault("version", "1.0.0")
+    return out
+
+
+def get_statement(*, tenant_id: int, statement_id: str, voided: bool) -> dict[str, Any] | None:
+    """One statement by id: `voided=False` for statementId (a voided one is not found),
+    `voided=True` for voidedStatementId (only a voided one is found)."""
+    row = (
+        Statement.objects.filter(
+            tenant_id=tenant_id, statement_id=uuid.UUID(statement_id), voided=voided
+        )
+        .values_list("statement_id", "stored", "credential_id", "data")
+        .first()
+    )
+    return _statement(*row) if row else None
+
+
+@dataclass(frozen=True)
+class StatementQuery:
+    agent: dict[str, Any] | None = None
+    verb: str | None = None
+    activity: str | None = None
+    registration: str | None = None
+    related_activities: bool = False
+    related_agents: bool = False
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    limit: int = MAX_LIMIT
+    ascending: bool = False
+    after: tuple[dt.datetime, int] | None = None  # the cursor of the `more` link
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    statements: list[dict[str, Any]]
+    next_after: tuple[dt.datetime, int] | None
+
+
+def _base(tenant_id: int, q: StatementQuery) -> QuerySet[Statement] | None:
+    qs = Statement.objects.filter(tenant_id=tenant_id, voided=False)
+    if q.verb is not None:
+        ids = verb_ids({q.verb}, create=False)
+        if not ids:
+            return None
+        qs = qs.filter(verb_id=ids[q.verb])
+    if q.agent is not None and not q.related_agents:
+        key = rules.agent_key(q.agent)
+        qs = qs.filter(Q(actor_key=key) | Q(object_key=key))
+    if q.activity is not None and not q.related_activities:
+        qs = qs.filter(object_key=rules.activity_key(q.activity))
+    if q.registration is not None:
+        qs = qs.filter(registration=uuid.UUID(q.registration))
+    if q.since is not None:
+        qs = qs.filter(stored__gt=q.since)
+    if q.until is not None:
+        qs = qs.filter(stored__lte=q.until)
+    if q.after is not None:
+        stored, pk = q.after
+        if q.ascending:
+            qs = qs.filter(Q(stored__gt=stored) | Q(stored=stored, id__gt=pk))
+        else:
+            qs = qs.filter(Q(stored__lt=stored) | Q(stored=stored, id__lt=pk))
+    order = ("stored", "id") if q.ascending else ("-stored", "-id")
+    return qs.order_by(*order)
+
+
+def _matches(st: dict[str, Any], q: StatementQuery) -> bool:
+    if q.agent is not None and q.related_agents:
+        if rules.agent_key(q.agent) not in rules.related_agent_keys(st):
+            return False
+    if q.activity is not None and q.related_activities:
+        if q.activity not in rules.related_activity_ids(st):
+            return False
+    return True
+
+
+def _rows(qs: QuerySet[Statement], scan: bool) -> Iterator[tuple[Any, ...]]:
+    fields = ("id", "statement_id", "stored", "credential_id", "data")
+    if not scan:
+        yield from qs.values_list(*fields)
+        return
+    offset = 0
+    while True:
+        chunk = list(qs.values_list(*fields)[offset : offset + _SCAN_CHUNK])
+        yield from chunk
+        if len(chunk) < _SCAN_CHUNK:
+            return
+        offset += _SCAN_CHUNK
+
+
+def find_statements(*, tenant_id: int, query: StatementQuery) -> StatementPage:
+    """Statements matching every filter, newest stored first (oldest with `ascending`), at most
+    `limit`; voided statements are left out. `next_after` is set when there are more."""
+    qs = _base(tenant_id, query)
+    if qs is None:
+        return StatementPage([], None)
+    limit = min(query.limit or MAX_LIMIT, MAX_LIMIT)
+    scan = (query.agent is not None and query.related_agents) or (
+        query.activity is not None and query.related_activities
+    )
+    if not scan:
+        qs = qs[: limit + 1]
+    found: list[tuple[int, dt.datetime, dict[str, Any]]] = []
+    for pk, sid, stored, credential_id, data in _rows(qs, scan):
+        st = _statement(sid, stored, credential_id, data)
+        if scan and not _matches(st, query):
+            continue
+        found.append((pk, stored, st))
+        if len(found) > limit:
+            break
+    more = len(found) > limit
+    found = found[:limit]
+    next_after = (found[-1][1], found[-1][0]) if more and found else None
+    return StatementPage([st for _pk, _stored, st in found], next_after)
+
+
+def attachments_for(*, tenant_id: int, statements: list[dict[str, Any]]) -> list[Attachment]:
+    wanted: set[str] = set()
+    for st in statements:
+        for att in st.get("attachments", []) or []:
+            wanted.add(att.get("sha2"))
+        obj = st.get("object") or {}
+        for att in obj.get("attachments", []) or [] if obj.get("objectType") == "SubStatement" else []:
+            wanted.add(att.get("sha2"))
+    if not wanted:
+        return []
+    return list(Attachment.objects.filter(tenant_id=tenant_id, sha2__in=wanted))
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+def get_document(*, tenant_id: int, key: DocumentKey) -> Document | None:
+    return Document.objects.filter(
+        tenant_id=tenant_id,
+        kind=key.kind,
+        activity_id=key.activity_id,
+        agent_key=key.agent_key,
+        registration=key.registration,
+        document_id=key.document_id,
+    ).first()
+
+
+def document_ids(*, tenant_id: int, key: DocumentKey, since: dt.datetime | None) -> list[str]:
+    qs = Document.objects.filter(
+        tenant_id=tenant_id, kind=key.kind, activity_id=key.activity_id, agent_key=key.agent_key
+    )
+    if key.kind == Document.Kind.STATE:
+        qs = qs.filter(registration=key.registration)
+    if since is not None:
+        qs = qs.filter(updated_at__gt=since)
+    return list(qs.order_by("document_id").values_list("document_id", flat=True))
+
+
+def activity(*, tenant_id: int, activity_id: str) -> dict[str, Any] | None:
+    row = (
+        ActivityDefinition.objects.filter(
+            tenant_id=tenant_id, key=rules.activity_key(activity_id)
+        )
+        .values_list("definition", flat=True)
+        .first()
+    )
+    if row is None:
+        return None
+    out: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
+    if row:
+        out["definition"] = row
+    return out
