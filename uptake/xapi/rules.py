@@ -300,8 +300,10 @@ def validate_definition(value: Any, path: str) -> None:
     if "extensions" in d:
         _extensions(d["extensions"], f"{path}.extensions")
     kind = d.get("interactionType")
-    if kind is not None and kind not in INTERACTION_TYPES:
+    if kind is not None and (not isinstance(kind, str) or kind not in INTERACTION_TYPES):
         _fail(f"{path}.interactionType", f"{kind!r} is not an xAPI interaction type")
+    if kind is None and {"correctResponsesPattern", *COMPONENT_LISTS} & set(d):
+        _fail(path, "correctResponsesPattern and interaction components need an interactionType")
     if "correctResponsesPattern" in d:
         crp = d["correctResponsesPattern"]
         if not isinstance(crp, list) or not all(isinstance(x, str) for x in crp):
@@ -498,8 +500,10 @@ def validate_statement(value: Any) -> dict[str, Any]:
     if "authority" in st:
         authority = _require_dict(st["authority"], "authority")
         validate_actor(authority, "authority")
-        if authority.get("objectType") == "Group" and len(authority.get("member", [])) != 2:
-            _fail("authority", "a Group authority must be an OAuth consumer and user pair")
+        if authority.get("objectType") == "Group" and (
+            any(i in authority for i in IFIS) or len(authority.get("member", [])) != 2
+        ):
+            _fail("authority", "a Group authority must be an anonymous OAuth consumer/user pair")
     return st
 
 
@@ -663,10 +667,7 @@ def _ids_agent(agent: dict[str, Any]) -> dict[str, Any]:
 def _ids_object(obj: dict[str, Any]) -> dict[str, Any]:
     kind = obj.get("objectType", "Activity")
     if kind == "Activity":
-        out = {"id": obj["id"]}
-        if "objectType" in obj:
-            out["objectType"] = "Activity"
-        return out
+        return {"id": obj["id"]}
     if kind in ("Agent", "Group"):
         return _ids_agent(obj)
     if kind == "SubStatement":

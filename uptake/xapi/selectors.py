@@ -24,22 +24,19 @@ def credential_for(key: str) -> Credential | None:
     return Credential.objects.filter(key=key, revoked_at__isnull=True).first()
 
 
-_authorities: dict[int, dict[str, Any]] = {}
-
-
-def authority(credential_id: int | None) -> dict[str, Any]:
-    """The Agent a credential stands for as `authority` (cached; names rarely change)."""
-    if credential_id is None:
-        return {"objectType": "Agent", "account": {"homePage": _home(), "name": "unknown"}}
-    if credential_id not in _authorities:
-        row = Credential.objects.filter(pk=credential_id).values_list("name", "key").first()
-        name, key = row or ("", "deleted")
-        _authorities[credential_id] = {
+def authorities(credential_ids: set[int | None]) -> dict[int | None, dict[str, Any]]:
+    """The Agent each credential stands for as `authority` (one query for a page)."""
+    rows = Credential.objects.filter(pk__in=[c for c in credential_ids if c is not None])
+    out: dict[int | None, dict[str, Any]] = {
+        row.pk: {
             "objectType": "Agent",
-            "name": name,
-            "account": {"homePage": _home(), "name": key},
+            "name": row.name,
+            "account": {"homePage": _home(), "name": row.key},
         }
-    return _authorities[credential_id]
+        for row in rows.only("pk", "name", "key")
+    }
+    unknown = {"objectType": "Agent", "account": {"homePage": _home(), "name": "unknown"}}
+    return {c: out.get(c, unknown) for c in credential_ids}
 
 
 def _home() -> str:
@@ -50,11 +47,14 @@ def format_stored(stored: dt.datetime) -> str:
     return stored.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _statement(sid: Any, stored: dt.datetime, credential_id: int | None, data: str) -> dict:
+def _statement(
+    sid: Any, stored: dt.datetime, data: str, authority: dict[str, Any]
+) -> dict[str, Any]:
     st = json.loads(data)
     out = {"id": str(sid), **st}
     out["stored"] = format_stored(stored)
-    out["authority"] = authority(credential_id)
+    out.setdefault("timestamp", out["stored"])
+    out["authority"] = authority
     out.setdefault("version", "1.0.0")
     return out
 
@@ -69,7 +69,10 @@ def get_statement(*, tenant_id: int, statement_id: str, voided: bool) -> dict[st
         .values_list("statement_id", "stored", "credential_id", "data")
         .first()
     )
-    return _statement(*row) if row else None
+    if row is None:
+        return None
+    sid, stored, credential_id, data = row
+    return _statement(sid, stored, data, authorities({credential_id})[credential_id])
 
 
 @dataclass(frozen=True)
@@ -93,20 +96,37 @@ class StatementPage:
     next_after: tuple[dt.datetime, int] | None
 
 
-def _base(tenant_id: int, q: StatementQuery) -> QuerySet[Statement] | None:
-    qs = Statement.objects.filter(tenant_id=tenant_id, voided=False)
+def _filters(q: StatementQuery) -> Q | None:
+    """The statement filters of a query as one condition (None: nothing can match); an empty
+    Q when there is no such filter."""
+    cond = Q()
     if q.verb is not None:
         ids = verb_ids({q.verb}, create=False)
         if not ids:
             return None
-        qs = qs.filter(verb_id=ids[q.verb])
+        cond &= Q(verb_id=ids[q.verb])
     if q.agent is not None and not q.related_agents:
         key = rules.agent_key(q.agent)
-        qs = qs.filter(Q(actor_key=key) | Q(object_key=key))
+        cond &= Q(actor_key=key) | Q(object_key=key)
     if q.activity is not None and not q.related_activities:
-        qs = qs.filter(object_key=rules.activity_key(q.activity))
+        cond &= Q(object_key=rules.activity_key(q.activity))
     if q.registration is not None:
-        qs = qs.filter(registration=uuid.UUID(q.registration))
+        cond &= Q(registration=uuid.UUID(q.registration))
+    return cond
+
+
+def _base(tenant_id: int, q: StatementQuery) -> QuerySet[Statement] | None:
+    qs = Statement.objects.filter(tenant_id=tenant_id, voided=False)
+    cond = _filters(q)
+    if cond is None:
+        return None
+    if cond and _has_refs(tenant_id):
+        # Statements that refer to a matching statement (even a voided one) match too
+        # (xAPI 1.0.3, 2.1.3 "Filter Conditions for StatementRefs").
+        targets = Statement.objects.filter(cond, tenant_id=tenant_id).values("statement_id")
+        cond = cond | Q(ref_id__in=targets)
+    if cond:
+        qs = qs.filter(cond)
     if q.since is not None:
         qs = qs.filter(stored__gt=q.since)
     if q.until is not None:
@@ -119,6 +139,10 @@ def _base(tenant_id: int, q: StatementQuery) -> QuerySet[Statement] | None:
             qs = qs.filter(Q(stored__lt=stored) | Q(stored=stored, id__lt=pk))
     order = ("stored", "id") if q.ascending else ("-stored", "-id")
     return qs.order_by(*order)
+
+
+def _has_refs(tenant_id: int) -> bool:
+    return Statement.objects.filter(tenant_id=tenant_id, ref_id__isnull=False).exists()
 
 
 def _matches(st: dict[str, Any], q: StatementQuery) -> bool:
@@ -158,8 +182,11 @@ def find_statements(*, tenant_id: int, query: StatementQuery) -> StatementPage:
     if not scan:
         qs = qs[: limit + 1]
     found: list[tuple[int, dt.datetime, dict[str, Any]]] = []
+    known: dict[int | None, dict[str, Any]] = {}
     for pk, sid, stored, credential_id, data in _rows(qs, scan):
-        st = _statement(sid, stored, credential_id, data)
+        if credential_id not in known:
+            known.update(authorities({credential_id}))
+        st = _statement(sid, stored, data, known[credential_id])
         if scan and not _matches(st, query):
             continue
         found.append((pk, stored, st))

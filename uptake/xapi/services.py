@@ -45,7 +45,7 @@ def create_credential(
         raise ValidationFailed("Give the credential a name, e.g. the client that will use it.")
     if not (can_read or can_write):
         raise ValidationFailed("A credential needs the read scope, the write scope or both.")
-    secret = secrets.token_urlsafe(32)
+    secret = secrets.token_hex(24)  # hex: no leading "-" to confuse command lines
     credential = Credential.objects.create(
         tenant_id=tenant_id,
         name=name[:100],
@@ -82,16 +82,21 @@ _verb_ids: dict[str, int] = {}
 
 
 def verb_ids(iris: set[str], *, create: bool) -> dict[str, int]:
-    """Small integer ids of verb IRIs (cached in the process; rows are never deleted)."""
-    missing = [iri for iri in iris if iri not in _verb_ids]
+    """Small integer ids of verb IRIs. Rows are never deleted, but the process cache only
+    learns ids once the transaction that saw them commits (a rolled-back insert is not cached)."""
+    found = {iri: _verb_ids[iri] for iri in iris if iri in _verb_ids}
+    missing = [iri for iri in iris if iri not in found]
     if missing:
+        learned: dict[str, int] = {}
         for chunk in bulk.chunks(missing):
-            _verb_ids.update(Verb.objects.filter(iri__in=chunk).values_list("iri", "id"))
-        still = [iri for iri in missing if iri not in _verb_ids]
+            learned.update(Verb.objects.filter(iri__in=chunk).values_list("iri", "id"))
+        still = [iri for iri in missing if iri not in learned]
         if still and create:
             bulk.insert_rows(Verb, ["iri"], [(iri,) for iri in still], ignore_conflicts=True)
-            _verb_ids.update(Verb.objects.filter(iri__in=still).values_list("iri", "id"))
-    return {iri: _verb_ids[iri] for iri in iris if iri in _verb_ids}
+            learned.update(Verb.objects.filter(iri__in=still).values_list("iri", "id"))
+        found.update(learned)
+        transaction.on_commit(lambda: _verb_ids.update(learned))
+    return found
 
 
 def stored_now() -> dt.datetime:
@@ -361,10 +366,14 @@ def _check_preconditions(
         wanted = tags(if_none_match)
         if current is not None and ("*" in wanted or current.etag in wanted):
             raise PreconditionFailed("The document already exists (If-None-Match).")
-    if strict and current is not None and if_match is None and if_none_match is None:
-        raise Conflict(
-            "This document already exists: send If-Match with its ETag to replace it, or "
-            "If-None-Match: * to create it only when it does not exist."
+    if strict and if_match is None and if_none_match is None:
+        if current is not None:
+            raise Conflict(
+                "This document already exists: send If-Match with its ETag to replace it."
+            )
+        raise ValidationFailed(
+            "Send If-None-Match: * to create this document (or If-Match with the ETag of the "
+            "document you read, to replace it)."
         )
 
 

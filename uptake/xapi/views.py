@@ -37,7 +37,13 @@ def _tenant(xreq: XRequest) -> int:
     return xreq.credential.tenant_id
 
 
-def _endpoint(handlers: dict[str, Handler], *, versioned: bool = True, auth: bool = True) -> Any:
+def _endpoint(
+    handlers: dict[str, Handler],
+    *,
+    versioned: bool = True,
+    auth: bool = True,
+    consistent: bool = False,
+) -> Any:
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
         method = request.method or "GET"
@@ -68,6 +74,10 @@ def _endpoint(handlers: dict[str, Handler], *, versioned: bool = True, auth: boo
         except Exception:
             log.exception("unexpected xAPI error")
             response = wire.error(500, "Something went wrong on our side; the error was logged.")
+        if consistent and method in ("GET", "HEAD"):
+            response["X-Experience-API-Consistent-Through"] = selectors.format_stored(
+                services.stored_now()
+            )
         return wire.finish(response, method)
 
     return view
@@ -229,13 +239,6 @@ def _with_attachments(
     return wire.respond(200, body, content_type=ctype)
 
 
-def _consistent(response: HttpResponse) -> HttpResponse:
-    response["X-Experience-API-Consistent-Through"] = selectors.format_stored(
-        services.stored_now()
-    )
-    return response
-
-
 def statements_get(xreq: XRequest) -> HttpResponse:
     _only(xreq, _STATEMENT_GET_PARAMS)
     fmt = _format(xreq)
@@ -263,7 +266,7 @@ def statements_get(xreq: XRequest) -> HttpResponse:
         response["Last-Modified"] = http_date(
             rules.parse_timestamp(st["stored"]).timestamp()
         )
-        return _consistent(response)
+        return response
     try:
         limit = int(xreq.params.get("limit", "0"))
     except ValueError as exc:
@@ -299,11 +302,13 @@ def statements_get(xreq: XRequest) -> HttpResponse:
         more = "/xapi/statements?" + urllib.parse.urlencode(params)
     result = {"statements": _render(xreq, page.statements, fmt), "more": more}
     if with_attachments:
-        return _consistent(_with_attachments(xreq, result, page.statements))
-    return _consistent(wire.respond(200, result))
+        return _with_attachments(xreq, result, page.statements)
+    return wire.respond(200, result)
 
 
-statements = _endpoint({"GET": statements_get, "PUT": statements_put, "POST": statements_post})
+statements = _endpoint(
+    {"GET": statements_get, "PUT": statements_put, "POST": statements_post}, consistent=True
+)
 
 
 # --- documents ------------------------------------------------------------------------------
