@@ -116,7 +116,14 @@ class Document(TenantScoped):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "kind", "activity_id", "agent_key", "registration", "document_id"],
+                fields=[
+                    "tenant",
+                    "kind",
+                    "activity_id",
+                    "agent_key",
+                    "registration",
+                    "document_id",
+                ],
                 name="xapi_document_unique",
             )
         ]

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -55,30 +57,70 @@ INTERACTION_TYPES = {
 }
 COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
 
-STATEMENT_KEYS = {
-    "id",
-    "actor",
-    "verb",
-    "object",
-    "result",
-    "context",
-    "timestamp",
-    "stored",
-    "authority",
-    "version",
-    "attachments",
-}
-SUBSTATEMENT_KEYS = {
-    "objectType",
-    "actor",
-    "verb",
-    "object",
-    "result",
-    "context",
-    "timestamp",
-    "attachments",
-}
+STATEMENT_KEYS = frozenset(
+    {
+        "id",
+        "actor",
+        "verb",
+        "object",
+        "result",
+        "context",
+        "timestamp",
+        "stored",
+        "authority",
+        "version",
+        "attachments",
+    }
+)
+SUBSTATEMENT_KEYS = frozenset(
+    {
+        "objectType",
+        "actor",
+        "verb",
+        "object",
+        "result",
+        "context",
+        "timestamp",
+        "attachments",
+    }
+)
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+_AGENT_KEYS = frozenset(("objectType", "name", *IFIS))
+_GROUP_KEYS = frozenset(("objectType", "name", "member", *IFIS))
+_ACTIVITY_KEYS = frozenset(("objectType", "id", "definition"))
+_VERB_KEYS = frozenset(("id", "display"))
+_RESULT_KEYS = frozenset(("score", "success", "completion", "response", "duration", "extensions"))
+_SCORE_KEYS = frozenset(("scaled", "raw", "min", "max"))
+_CONTEXT_KEYS = frozenset(
+    (
+        "registration",
+        "instructor",
+        "team",
+        "contextActivities",
+        "revision",
+        "platform",
+        "language",
+        "statement",
+        "extensions",
+    )
+)
+_CONTEXT_ACTIVITY_KEYS = frozenset(("parent", "grouping", "category", "other"))
+_DEFINITION_KEYS = frozenset(
+    (
+        "name",
+        "description",
+        "type",
+        "moreInfo",
+        "extensions",
+        "interactionType",
+        "correctResponsesPattern",
+        "choices",
+        "scale",
+        "source",
+        "target",
+        "steps",
+    )
+)
 
 
 class Invalid(Exception):
@@ -96,7 +138,11 @@ def _require_dict(value: Any, path: str) -> dict[str, Any]:
 
 
 def _keys(value: dict[str, Any], allowed: Iterable[str], path: str) -> None:
-    extra = set(value) - set(allowed)
+    if not isinstance(allowed, frozenset):
+        allowed = frozenset(allowed)
+    if allowed.issuperset(value):
+        return
+    extra = set(value) - allowed
     if extra:
         _fail(path, f"unexpected propert{'ies' if len(extra) > 1 else 'y'} {sorted(extra)}")
 
@@ -217,7 +263,7 @@ def _ifi_count(value: dict[str, Any], path: str) -> int:
 
 def validate_agent(value: Any, path: str = "agent") -> None:
     agent = _require_dict(value, path)
-    _keys(agent, ("objectType", "name", *IFIS), path)
+    _keys(agent, _AGENT_KEYS, path)
     if "objectType" in agent and agent["objectType"] != "Agent":
         _fail(f"{path}.objectType", 'must be "Agent"')
     if "name" in agent:
@@ -228,7 +274,7 @@ def validate_agent(value: Any, path: str = "agent") -> None:
 
 def validate_group(value: Any, path: str) -> None:
     group = _require_dict(value, path)
-    _keys(group, ("objectType", "name", "member", *IFIS), path)
+    _keys(group, _GROUP_KEYS, path)
     if group.get("objectType") != "Group":
         _fail(f"{path}.objectType", 'must be "Group"')
     if "name" in group:
@@ -277,20 +323,7 @@ def _components(value: Any, path: str) -> None:
 
 def validate_definition(value: Any, path: str) -> None:
     d = _require_dict(value, path)
-    _keys(
-        d,
-        (
-            "name",
-            "description",
-            "type",
-            "moreInfo",
-            "extensions",
-            "interactionType",
-            "correctResponsesPattern",
-            *COMPONENT_LISTS,
-        ),
-        path,
-    )
+    _keys(d, _DEFINITION_KEYS, path)
     for key in ("name", "description"):
         if key in d:
             _language_map(d[key], f"{path}.{key}")
@@ -317,7 +350,7 @@ def validate_definition(value: Any, path: str) -> None:
 
 def validate_activity(value: Any, path: str) -> None:
     act = _require_dict(value, path)
-    _keys(act, ("objectType", "id", "definition"), path)
+    _keys(act, _ACTIVITY_KEYS, path)
     if "objectType" in act and act["objectType"] != "Activity":
         _fail(f"{path}.objectType", 'must be "Activity"')
     if "id" not in act:
@@ -342,7 +375,7 @@ def _statement_ref(value: Any, path: str) -> None:
 
 def _verb(value: Any, path: str) -> None:
     verb = _require_dict(value, path)
-    _keys(verb, ("id", "display"), path)
+    _keys(verb, _VERB_KEYS, path)
     if "id" not in verb:
         _fail(path, "a verb needs an id")
     _iri(verb["id"], f"{path}.id")
@@ -373,10 +406,10 @@ def _object(value: Any, path: str, *, sub: bool) -> str:
 
 def _result(value: Any, path: str) -> None:
     res = _require_dict(value, path)
-    _keys(res, ("score", "success", "completion", "response", "duration", "extensions"), path)
+    _keys(res, _RESULT_KEYS, path)
     if "score" in res:
         score = _require_dict(res["score"], f"{path}.score")
-        _keys(score, ("scaled", "raw", "min", "max"), f"{path}.score")
+        _keys(score, _SCORE_KEYS, f"{path}.score")
         nums = {k: _number(v, f"{path}.score.{k}") for k, v in score.items()}
         if "scaled" in nums and not -1 <= nums["scaled"] <= 1:
             _fail(f"{path}.score.scaled", "must be between -1 and 1")
@@ -400,21 +433,7 @@ def _result(value: Any, path: str) -> None:
 
 def _context(value: Any, path: str, object_kind: str) -> None:
     ctx = _require_dict(value, path)
-    _keys(
-        ctx,
-        (
-            "registration",
-            "instructor",
-            "team",
-            "contextActivities",
-            "revision",
-            "platform",
-            "language",
-            "statement",
-            "extensions",
-        ),
-        path,
-    )
+    _keys(ctx, _CONTEXT_KEYS, path)
     if "registration" in ctx:
         _uuid(ctx["registration"], f"{path}.registration")
     if "instructor" in ctx:
@@ -423,7 +442,7 @@ def _context(value: Any, path: str, object_kind: str) -> None:
         validate_group(ctx["team"], f"{path}.team")
     if "contextActivities" in ctx:
         ca = _require_dict(ctx["contextActivities"], f"{path}.contextActivities")
-        _keys(ca, ("parent", "grouping", "category", "other"), f"{path}.contextActivities")
+        _keys(ca, _CONTEXT_ACTIVITY_KEYS, f"{path}.contextActivities")
         for key, acts in ca.items():
             items = acts if isinstance(acts, list) else [acts]
             for n, act in enumerate(items):
@@ -495,7 +514,9 @@ def validate_statement(value: Any) -> dict[str, Any]:
     _body(st, "", sub=False)
     if "stored" in st:
         parse_timestamp(st["stored"], "stored")
-    if "version" in st and (not isinstance(st["version"], str) or not _VERSION.match(st["version"])):
+    if "version" in st and (
+        not isinstance(st["version"], str) or not _VERSION.match(st["version"])
+    ):
         _fail("version", 'must be "1.0" or "1.0.x"')
     if "authority" in st:
         authority = _require_dict(st["authority"], "authority")
@@ -526,7 +547,9 @@ def ifi_text(agent: dict[str, Any]) -> str | None:
 
 def hash_key(text: str) -> int:
     """A signed 64-bit key for an indexed column (collisions: 1 in 2**64 per pair)."""
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True
+    )
 
 
 def agent_key(agent: dict[str, Any]) -> int:
@@ -758,9 +781,9 @@ def merge_definition(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
     """The canonical definition after a statement: new values win; language maps merge."""
     out = dict(old)
     for key, value in new.items():
-        if key in ("name", "description") and isinstance(out.get(key), dict):
-            out[key] = {**out[key], **value}
-        elif key == "extensions" and isinstance(out.get(key), dict):
+        if (key in ("name", "description") and isinstance(out.get(key), dict)) or (
+            key == "extensions" and isinstance(out.get(key), dict)
+        ):
             out[key] = {**out[key], **value}
         else:
             out[key] = value
@@ -801,3 +824,22 @@ def check_signature(st: dict[str, Any], jws: bytes) -> None:
         _fail("signature", "the signed statement has another id")
     if not same_statement(core(normalise(dict(payload))), core(st)):
         _fail("signature", "the signed payload does not match the statement")
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON fast (orjson); numbers beyond 64 bits fall back to the standard library."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text (UTF-8, no spaces)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

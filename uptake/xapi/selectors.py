@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ def format_stored(stored: dt.datetime) -> str:
 def _statement(
     sid: Any, stored: dt.datetime, data: str, authority: dict[str, Any]
 ) -> dict[str, Any]:
-    st = json.loads(data)
+    st = rules.loads(data)
     out = {"id": str(sid), **st}
     out["stored"] = format_stored(stored)
     out.setdefault("timestamp", out["stored"])
@@ -96,37 +95,26 @@ class StatementPage:
     next_after: tuple[dt.datetime, int] | None
 
 
-def _filters(q: StatementQuery) -> Q | None:
-    """The statement filters of a query as one condition (None: nothing can match); an empty
-    Q when there is no such filter."""
+def _filters(q: StatementQuery) -> list[Q] | None:
+    """The statement filters as alternatives (OR) of conditions that each fit one index: the
+    agent filter is the actor or the object. None: nothing can match; [Q()]: no filter."""
     cond = Q()
     if q.verb is not None:
         ids = verb_ids({q.verb}, create=False)
         if not ids:
             return None
         cond &= Q(verb_id=ids[q.verb])
-    if q.agent is not None and not q.related_agents:
-        key = rules.agent_key(q.agent)
-        cond &= Q(actor_key=key) | Q(object_key=key)
     if q.activity is not None and not q.related_activities:
         cond &= Q(object_key=rules.activity_key(q.activity))
     if q.registration is not None:
         cond &= Q(registration=uuid.UUID(q.registration))
-    return cond
+    if q.agent is not None and not q.related_agents:
+        key = rules.agent_key(q.agent)
+        return [cond & Q(actor_key=key), cond & Q(object_key=key)]
+    return [cond]
 
 
-def _base(tenant_id: int, q: StatementQuery) -> QuerySet[Statement] | None:
-    qs = Statement.objects.filter(tenant_id=tenant_id, voided=False)
-    cond = _filters(q)
-    if cond is None:
-        return None
-    if cond and _has_refs(tenant_id):
-        # Statements that refer to a matching statement (even a voided one) match too
-        # (xAPI 1.0.3, 2.1.3 "Filter Conditions for StatementRefs").
-        targets = Statement.objects.filter(cond, tenant_id=tenant_id).values("statement_id")
-        cond = cond | Q(ref_id__in=targets)
-    if cond:
-        qs = qs.filter(cond)
+def _window(qs: QuerySet[Statement], q: StatementQuery) -> QuerySet[Statement]:
     if q.since is not None:
         qs = qs.filter(stored__gt=q.since)
     if q.until is not None:
@@ -141,49 +129,62 @@ def _base(tenant_id: int, q: StatementQuery) -> QuerySet[Statement] | None:
     return qs.order_by(*order)
 
 
+def _branches(tenant_id: int, q: StatementQuery) -> list[QuerySet[Statement]] | None:
+    """Querysets whose union, in stored order, is the answer (each one index-friendly)."""
+    alternatives = _filters(q)
+    if alternatives is None:
+        return None
+    live = Statement.objects.filter(tenant_id=tenant_id, voided=False)
+    branches = [_window(live.filter(cond), q) for cond in alternatives]
+    if any(alternatives) and _has_refs(tenant_id):
+        # Statements that refer to a matching statement (even a voided one) match too
+        # (xAPI 1.0.3, 2.1.3 "Filter Conditions for StatementRefs").
+        either = alternatives[0]
+        for cond in alternatives[1:]:
+            either |= cond
+        targets = Statement.objects.filter(either, tenant_id=tenant_id).values("statement_id")
+        branches.append(_window(live.filter(ref_id__in=targets), q))
+    return branches
+
+
 def _has_refs(tenant_id: int) -> bool:
     return Statement.objects.filter(tenant_id=tenant_id, ref_id__isnull=False).exists()
 
 
 def _matches(st: dict[str, Any], q: StatementQuery) -> bool:
-    if q.agent is not None and q.related_agents:
-        if rules.agent_key(q.agent) not in rules.related_agent_keys(st):
-            return False
-    if q.activity is not None and q.related_activities:
-        if q.activity not in rules.related_activity_ids(st):
-            return False
-    return True
-
-
-def _rows(qs: QuerySet[Statement], scan: bool) -> Iterator[tuple[Any, ...]]:
-    fields = ("id", "statement_id", "stored", "credential_id", "data")
-    if not scan:
-        yield from qs.values_list(*fields)
-        return
-    offset = 0
-    while True:
-        chunk = list(qs.values_list(*fields)[offset : offset + _SCAN_CHUNK])
-        yield from chunk
-        if len(chunk) < _SCAN_CHUNK:
-            return
-        offset += _SCAN_CHUNK
+    if (
+        q.agent is not None
+        and q.related_agents
+        and rules.agent_key(q.agent) not in rules.related_agent_keys(st)
+    ):
+        return False
+    return not (
+        q.activity is not None
+        and q.related_activities
+        and q.activity not in rules.related_activity_ids(st)
+    )
 
 
 def find_statements(*, tenant_id: int, query: StatementQuery) -> StatementPage:
     """Statements matching every filter, newest stored first (oldest with `ascending`), at most
     `limit`; voided statements are left out. `next_after` is set when there are more."""
-    qs = _base(tenant_id, query)
-    if qs is None:
+    branches = _branches(tenant_id, query)
+    if branches is None:
         return StatementPage([], None)
     limit = min(query.limit or MAX_LIMIT, MAX_LIMIT)
     scan = (query.agent is not None and query.related_agents) or (
         query.activity is not None and query.related_activities
     )
-    if not scan:
-        qs = qs[: limit + 1]
+    fields = ("id", "statement_id", "stored", "credential_id", "data")
+    if scan:
+        rows: Iterator[tuple[Any, ...]] = _scan(branches, query)
+    else:
+        merged = {row[0]: row for qs in branches for row in qs.values_list(*fields)[: limit + 1]}
+        ordered = sorted(merged.values(), key=lambda r: (r[2], r[0]), reverse=not query.ascending)
+        rows = iter(ordered[: limit + 1])
     found: list[tuple[int, dt.datetime, dict[str, Any]]] = []
     known: dict[int | None, dict[str, Any]] = {}
-    for pk, sid, stored, credential_id, data in _rows(qs, scan):
+    for pk, sid, stored, credential_id, data in rows:
         if credential_id not in known:
             known.update(authorities({credential_id}))
         st = _statement(sid, stored, data, known[credential_id])
@@ -198,13 +199,32 @@ def find_statements(*, tenant_id: int, query: StatementQuery) -> StatementPage:
     return StatementPage([st for _pk, _stored, st in found], next_after)
 
 
+def _scan(branches: list[QuerySet[Statement]], q: StatementQuery) -> Iterator[tuple[Any, ...]]:
+    """Rows of the union of the branches in stored order, read in chunks (for the filters
+    that look into the statement's JSON: related agents and activities)."""
+    qs = branches[0]
+    for other in branches[1:]:
+        qs = qs | other
+    qs = qs.order_by(*(("stored", "id") if q.ascending else ("-stored", "-id")))
+    fields = ("id", "statement_id", "stored", "credential_id", "data")
+    offset = 0
+    while True:
+        chunk = list(qs.values_list(*fields)[offset : offset + _SCAN_CHUNK])
+        yield from chunk
+        if len(chunk) < _SCAN_CHUNK:
+            return
+        offset += _SCAN_CHUNK
+
+
 def attachments_for(*, tenant_id: int, statements: list[dict[str, Any]]) -> list[Attachment]:
     wanted: set[str] = set()
     for st in statements:
         for att in st.get("attachments", []) or []:
             wanted.add(att.get("sha2"))
         obj = st.get("object") or {}
-        for att in obj.get("attachments", []) or [] if obj.get("objectType") == "SubStatement" else []:
+        for att in (
+            obj.get("attachments", []) or [] if obj.get("objectType") == "SubStatement" else []
+        ):
             wanted.add(att.get("sha2"))
     if not wanted:
         return []
@@ -238,9 +258,7 @@ def document_ids(*, tenant_id: int, key: DocumentKey, since: dt.datetime | None)
 
 def activity(*, tenant_id: int, activity_id: str) -> dict[str, Any] | None:
     row = (
-        ActivityDefinition.objects.filter(
-            tenant_id=tenant_id, key=rules.activity_key(activity_id)
-        )
+        ActivityDefinition.objects.filter(tenant_id=tenant_id, key=rules.activity_key(activity_id))
         .values_list("definition", flat=True)
         .first()
     )

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from uptake.core import bulk, clock
 from uptake.core.actor import Actor
@@ -107,7 +107,7 @@ def stored_now() -> dt.datetime:
 
 def compact(st: dict[str, Any]) -> str:
     body = {k: v for k, v in st.items() if k not in ("id", "stored", "authority")}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return rules.dumps(body)
 
 
 def _check_attachments(statements: list[dict[str, Any]], parts: dict[str, AttachmentPart]) -> None:
@@ -129,8 +129,7 @@ def _check_attachments(statements: list[dict[str, Any]], parts: dict[str, Attach
                     raise ValidationFailed(f"statement {n}: the signature is not in the request")
                 if att["contentType"] != "application/octet-stream":
                     raise ValidationFailed(
-                        f"statement {n}: a signature's contentType must be "
-                        "application/octet-stream"
+                        f"statement {n}: a signature's contentType must be application/octet-stream"
                     )
                 try:
                     rules.check_signature(st, part.content)
@@ -200,65 +199,85 @@ def store_statements(
     return [st["id"] for st in prepared]
 
 
+def _uuid_db(value: str) -> Any:
+    """A UUID string as the database column wants it (native uuid, or SQLite's 32 hex)."""
+    if connection.features.has_native_uuid_field:
+        return uuid.UUID(value)
+    return value.replace("-", "").lower()
+
+
 def _existing(tenant_id: int, ids: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for chunk in bulk.chunks(ids):
         for sid, data in Statement.objects.filter(
-            tenant_id=tenant_id, statement_id__in=[uuid.UUID(i) for i in chunk]
+            tenant_id=tenant_id, statement_id__in=chunk
         ).values_list("statement_id", "data"):
-            out[str(sid)] = json.loads(data)
+            out[str(sid)] = rules.loads(data)
     return out
 
 
+_STATEMENT_COLUMNS = (
+    "tenant_id",
+    "statement_id",
+    "stored",
+    "actor_key",
+    "verb_id",
+    "object_key",
+    "registration",
+    "ref_id",
+    "voided",
+    "credential_id",
+    "data",
+)
+
+
+def _insert_sql() -> str:
+    qn = connection.ops.quote_name
+    meta = Statement._meta
+    cols = ", ".join(qn(meta.get_field(n).column) for n in _STATEMENT_COLUMNS)
+    marks = ", ".join(["%s"] * len(_STATEMENT_COLUMNS))
+    table = qn(meta.db_table)
+    # Identifiers come from the model's metadata; values are parameters. A statement stored
+    # by a concurrent request in between is skipped (its id is the same statement).
+    if connection.vendor == "postgresql":
+        return f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
+    return f"INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
+
+
 def _insert(tenant_id: int, credential_id: int, statements: list[dict[str, Any]]) -> None:
-    stored = stored_now()
+    """One parameterised INSERT for the batch, values prepared here once (not per field)."""
+    stored = connection.ops.adapt_datetimefield_value(stored_now())
     verbs = verb_ids({st["verb"]["id"] for st in statements}, create=True)
     voided_verb = verbs.get(rules.VOIDED)
     rows = []
-    targets: list[uuid.UUID] = []
+    targets: list[str] = []
     for st in statements:
         obj = st["object"]
         ref = None
         if obj.get("objectType") == "StatementRef":
-            ref = uuid.UUID(obj["id"])
+            ref = _uuid_db(obj["id"])
             if st["verb"]["id"] == rules.VOIDED:
-                targets.append(ref)
+                targets.append(obj["id"])
         registration = (st.get("context") or {}).get("registration")
         rows.append(
             (
                 tenant_id,
-                uuid.UUID(st["id"]),
+                _uuid_db(st["id"]),
                 stored,
                 rules.agent_key(st["actor"]),
                 verbs[st["verb"]["id"]],
                 rules.object_key(obj),
-                uuid.UUID(registration) if registration else None,
+                _uuid_db(registration) if registration else None,
                 ref,
                 False,
                 credential_id,
                 compact(st),
             )
         )
-    bulk.insert_rows(
-        Statement,
-        [
-            "tenant_id",
-            "statement_id",
-            "stored",
-            "actor_key",
-            "verb_id",
-            "object_key",
-            "registration",
-            "ref_id",
-            "voided",
-            "credential_id",
-            "data",
-        ],
-        rows,
-        ignore_conflicts=True,
-    )
+    with connection.cursor() as cursor:
+        cursor.executemany(_insert_sql(), rows)
     if targets:
-        # A voiding statement that targets another voiding statement is kept but void nothing.
+        # A voiding statement that targets another voiding statement is kept but voids nothing.
         for chunk in bulk.chunks(targets):
             Statement.objects.filter(tenant_id=tenant_id, statement_id__in=chunk).exclude(
                 verb_id=voided_verb
@@ -267,6 +286,7 @@ def _insert(tenant_id: int, credential_id: int, statements: list[dict[str, Any]]
 
 
 def _definitions(st: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(activity id, definition) of every activity of a statement that comes with one."""
     found = []
 
     def walk(s: dict[str, Any]) -> None:
@@ -278,21 +298,44 @@ def _definitions(st: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         for items in ((s.get("context") or {}).get("contextActivities") or {}).values():
             acts.extend(items)
         for act in acts:
-            found.append((act["id"], act.get("definition") or {}))
+            if act.get("definition"):
+                found.append((act["id"], act["definition"]))
 
     walk(st)
     return found
 
 
+# (tenant id, activity key) -> the stored definition, learnt when a transaction commits; lets
+# a batch that repeats known definitions skip the read (bounded: cleared when it grows big).
+_known_definitions: dict[tuple[int, int], dict[str, Any]] = {}
+_KNOWN_DEFINITIONS_MAX = 50_000
+
+
+def _remember(learned: dict[tuple[int, int], dict[str, Any]]) -> None:
+    if len(_known_definitions) + len(learned) > _KNOWN_DEFINITIONS_MAX:
+        _known_definitions.clear()
+    _known_definitions.update(learned)
+
+
 def _keep_definitions(tenant_id: int, statements: list[dict[str, Any]]) -> None:
-    """Upsert the canonical definition of every activity the batch mentions."""
+    """Upsert the canonical definition of every activity the batch defines."""
     merged: dict[str, dict[str, Any]] = {}
     for st in statements:
         for activity_id, definition in _definitions(st):
-            merged[activity_id] = rules.merge_definition(merged.get(activity_id, {}), definition)
+            old = merged.get(activity_id)
+            merged[activity_id] = (
+                definition if old is None else rules.merge_definition(old, definition)
+            )
     if not merged:
         return
-    keys = {rules.activity_key(a): a for a in merged}
+    keys: dict[int, str] = {}
+    for activity_id, definition in merged.items():
+        key = rules.activity_key(activity_id)
+        known = _known_definitions.get((tenant_id, key))
+        if known is None or rules.merge_definition(known, definition) != known:
+            keys[key] = activity_id
+    if not keys:
+        return
     current: dict[int, tuple[int, dict[str, Any]]] = {}
     for chunk in bulk.chunks(list(keys)):
         for pk, key, definition in ActivityDefinition.objects.filter(
@@ -302,6 +345,7 @@ def _keep_definitions(tenant_id: int, statements: list[dict[str, Any]]) -> None:
     now = clock.now()
     inserts = []
     updates = []
+    learned: dict[tuple[int, int], dict[str, Any]] = {}
     for key, activity_id in keys.items():
         new_def = merged[activity_id]
         if key in current:
@@ -310,7 +354,9 @@ def _keep_definitions(tenant_id: int, statements: list[dict[str, Any]]) -> None:
             if combined != old_def:
                 updates.append((pk, (combined, now)))
         else:
+            combined = new_def
             inserts.append((tenant_id, activity_id, key, new_def, now, now))
+        learned[(tenant_id, key)] = combined
     bulk.insert_rows(
         ActivityDefinition,
         ["tenant_id", "activity_id", "key", "definition", "created_at", "updated_at"],
@@ -318,6 +364,7 @@ def _keep_definitions(tenant_id: int, statements: list[dict[str, Any]]) -> None:
         ignore_conflicts=True,
     )
     bulk.update_rows(ActivityDefinition, ["definition", "updated_at"], updates)
+    transaction.on_commit(lambda: _remember(learned))
 
 
 def _store_attachments(tenant_id: int, parts: dict[str, AttachmentPart]) -> None:

@@ -58,7 +58,9 @@ def _endpoint(
             handler = handlers.get(lookup)
             if handler is None:
                 response = wire.error(405, f"{xreq.method} is not allowed here.")
-                response["Allow"] = ", ".join([*handlers, "HEAD"] if "GET" in handlers else handlers)
+                response["Allow"] = ", ".join(
+                    [*handlers, "HEAD"] if "GET" in handlers else handlers
+                )
             else:
                 if auth and xreq.credential is not None:
                     write = lookup in ("PUT", "POST", "DELETE")
@@ -146,7 +148,7 @@ def _bool_param(xreq: XRequest, name: str) -> bool:
 
 def _json_body(xreq: XRequest) -> Any:
     try:
-        return json.loads(xreq.body)
+        return rules.loads(xreq.body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise XapiError(400, f"The body is not valid JSON: {exc}") from exc
 
@@ -263,9 +265,7 @@ def statements_get(xreq: XRequest) -> HttpResponse:
         response = (
             _with_attachments(xreq, out, [st]) if with_attachments else wire.respond(200, out)
         )
-        response["Last-Modified"] = http_date(
-            rules.parse_timestamp(st["stored"]).timestamp()
-        )
+        response["Last-Modified"] = http_date(rules.parse_timestamp(st["stored"]).timestamp())
         return response
     try:
         limit = int(xreq.params.get("limit", "0"))
@@ -399,7 +399,9 @@ state = _documents(
 activity_profile = _documents(
     Document.Kind.ACTIVITY_PROFILE, {"activityId", "profileId", "since"}, "profileId"
 )
-agent_profile = _documents(Document.Kind.AGENT_PROFILE, {"agent", "profileId", "since"}, "profileId")
+agent_profile = _documents(
+    Document.Kind.AGENT_PROFILE, {"agent", "profileId", "since"}, "profileId"
+)
 
 
 # --- activities, agents, about --------------------------------------------------------------
@@ -429,9 +431,7 @@ def agents_get(xreq: XRequest) -> HttpResponse:
 
 def about_get(xreq: XRequest) -> HttpResponse:
     _only(xreq, set())
-    return wire.respond(
-        200, {"version": ["1.0.3", "1.0.2", "1.0.1", "1.0.0"], "extensions": {}}
-    )
+    return wire.respond(200, {"version": ["1.0.3", "1.0.2", "1.0.1", "1.0.0"], "extensions": {}})
 
 
 activities = _endpoint({"GET": activities_get})

@@ -17,7 +17,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from uptake.core import clock
-from uptake.xapi import selectors, services
+from uptake.xapi import rules, selectors, services
 from uptake.xapi.models import Credential
 
 VERSION = "1.0.3"
@@ -133,17 +133,15 @@ def check_version(xreq: XRequest) -> None:
         raise XapiError(400, f"xAPI version {version!r} is not supported; use 1.0.x (1.0.3).")
 
 
-def respond(status: int, body: Any = None, *, content_type: str = "application/json") -> HttpResponse:
+def respond(
+    status: int, body: Any = None, *, content_type: str = "application/json"
+) -> HttpResponse:
     if body is None:
         response = HttpResponse(status=status)
     elif isinstance(body, bytes):
         response = HttpResponse(body, status=status, content_type=content_type)
     else:
-        response = HttpResponse(
-            json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-            status=status,
-            content_type=content_type,
-        )
+        response = HttpResponse(rules.dumps(body), status=status, content_type=content_type)
     return response
 
 
@@ -196,7 +194,9 @@ def parse_multipart(body: bytes, content_type_header: str) -> tuple[Any, dict[st
         raise XapiError(400, "The multipart body has no parts.")
     first_headers, first = parts[0]
     if first_headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        raise XapiError(400, "The first part of a multipart/mixed request must be application/json.")
+        raise XapiError(
+            400, "The first part of a multipart/mixed request must be application/json."
+        )
     try:
         statements = json.loads(first)
     except ValueError as exc:
@@ -211,7 +211,8 @@ def parse_multipart(body: bytes, content_type_header: str) -> tuple[Any, dict[st
         if hashlib.sha256(content).hexdigest() != sha2.lower():
             raise XapiError(400, f"The content of attachment {sha2[:16]}… does not match its hash.")
         attachments[sha2] = services.AttachmentPart(
-            sha2=sha2, content_type=headers.get("content-type", "application/octet-stream"),
+            sha2=sha2,
+            content_type=headers.get("content-type", "application/octet-stream"),
             content=content,
         )
     return statements, attachments

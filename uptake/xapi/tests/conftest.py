@@ -32,13 +32,17 @@ class XapiClient:
     def get(self, path: str, params: dict[str, Any] | None = None, **headers: str) -> Any:
         return self.client.get("/xapi/" + path, params or {}, **self._headers(headers))
 
-    def post(self, path: str, body: Any, content_type: str = "application/json", **headers: str) -> Any:
+    def post(
+        self, path: str, body: Any, content_type: str = "application/json", **headers: str
+    ) -> Any:
         data = body if isinstance(body, (bytes, str)) else json.dumps(body)
         return self.client.post(
             "/xapi/" + path, data, content_type=content_type, **self._headers(headers)
         )
 
-    def put(self, path: str, body: Any, content_type: str = "application/json", **headers: str) -> Any:
+    def put(
+        self, path: str, body: Any, content_type: str = "application/json", **headers: str
+    ) -> Any:
         data = body if isinstance(body, (bytes, str)) else json.dumps(body)
         return self.client.put(
             "/xapi/" + path, data, content_type=content_type, **self._headers(headers)
@@ -68,7 +72,10 @@ def other_lrs(other_tenant: Any) -> XapiClient:
 def statement(n: int = 0, **extra: Any) -> dict[str, Any]:
     st: dict[str, Any] = {
         "actor": {"objectType": "Agent", "mbox": f"mailto:learner{n}@example.com", "name": "L"},
-        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced", "display": {"en-US": "experienced"}},
+        "verb": {
+            "id": "http://adlnet.gov/expapi/verbs/experienced",
+            "display": {"en-US": "experienced"},
+        },
         "object": {
             "id": f"http://example.com/activities/{n}",
             "definition": {"name": {"en-US": "Activity", "fr": "Activité"}},

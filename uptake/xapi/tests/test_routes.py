@@ -92,6 +92,7 @@ def test_filters_by_agent_verb_activity_and_registration(lrs):
             statement(3, verb={"id": "http://adlnet.gov/expapi/verbs/completed"}),
         ],
     )
+
     def ids(**params):
         return [s["actor"]["mbox"] for s in lrs.get("statements", params).json()["statements"]]
 
@@ -168,9 +169,8 @@ def test_a_statement_whose_attachment_is_missing_is_refused(lrs):
 
 
 def test_state_documents_put_get_merge_and_delete(lrs):
-    params = (
-        "activityId=http%3A%2F%2Fexample.com%2Fa&stateId=s1&agent="
-        + json.dumps({"mbox": "mailto:a@example.com"})
+    params = "activityId=http%3A%2F%2Fexample.com%2Fa&stateId=s1&agent=" + json.dumps(
+        {"mbox": "mailto:a@example.com"}
     )
     assert lrs.put(f"activities/state?{params}", {"a": 1}).status_code == 204
     assert lrs.post(f"activities/state?{params}", {"b": 2}).status_code == 204
@@ -208,13 +208,16 @@ def test_one_tenant_never_sees_another_tenants_statements_or_documents(lrs, othe
     assert other_lrs.get("statements", {"statementId": sid}).status_code == 404
     assert other_lrs.get("statements").json()["statements"] == []
     assert other_lrs.get(state).status_code == 404
-    assert "definition" not in other_lrs.get(
-        "activities", {"activityId": "http://example.com/activities/0"}
-    ).json()
+    assert (
+        "definition"
+        not in other_lrs.get("activities", {"activityId": "http://example.com/activities/0"}).json()
+    )
     # The same id in the other tenant is a different statement, not a conflict.
     assert other_lrs.put(f"statements?statementId={sid}", statement(5)).status_code == 204
-    assert lrs.get("statements", {"statementId": sid}).json()["actor"]["mbox"].endswith(
-        "learner0@example.com"
+    assert (
+        lrs.get("statements", {"statementId": sid})
+        .json()["actor"]["mbox"]
+        .endswith("learner0@example.com")
     )
 
 
