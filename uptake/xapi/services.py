@@ -234,7 +234,7 @@ _STATEMENT_COLUMNS = (
 def _insert_sql() -> str:
     qn = connection.ops.quote_name
     meta = Statement._meta
-    cols = ", ".join(qn(meta.get_field(n).column) for n in _STATEMENT_COLUMNS)
+    cols = ", ".join(qn(meta.get_field(n).column or n) for n in _STATEMENT_COLUMNS)  # type: ignore[union-attr]
     marks = ", ".join(["%s"] * len(_STATEMENT_COLUMNS))
     table = qn(meta.db_table)
     # Identifiers come from the model's metadata; values are parameters. A statement stored
@@ -280,7 +280,7 @@ def _insert(tenant_id: int, credential_id: int, statements: list[dict[str, Any]]
         # A voiding statement that targets another voiding statement is kept but voids nothing.
         for chunk in bulk.chunks(targets):
             Statement.objects.filter(tenant_id=tenant_id, statement_id__in=chunk).exclude(
-                verb_id=voided_verb
+                verb_id=voided_verb or 0
             ).update(voided=True)
     _keep_definitions(tenant_id, statements)
 

@@ -276,8 +276,8 @@ def statements_get(xreq: XRequest) -> HttpResponse:
     after = None
     if "more" in xreq.params:
         try:
-            stored_us, pk = xreq.params["more"].split(".")
-            after = (dt.datetime.fromtimestamp(int(stored_us) / 1e6, tz=dt.UTC), int(pk))
+            stored_us, last_pk = xreq.params["more"].split(".")
+            after = (dt.datetime.fromtimestamp(int(stored_us) / 1e6, tz=dt.UTC), int(last_pk))
         except ValueError as exc:
             raise XapiError(400, "This more link is not valid.") from exc
     query = selectors.StatementQuery(

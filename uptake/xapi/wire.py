@@ -58,7 +58,7 @@ class XRequest:
 def parse(request: HttpRequest) -> XRequest:
     """Normalise a request, unwrapping the alternate request syntax (a POST with ?method=...,
     whose form fields carry headers, parameters and content)."""
-    query = {k: v for k, v in request.GET.items()}
+    query: dict[str, str] = {k: str(v) for k, v in request.GET.items()}
     headers = {k.lower(): v for k, v in request.headers.items()}
     if "method" not in query:
         return XRequest(request.method or "GET", query, headers, request.body, path=request.path)
