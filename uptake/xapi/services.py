@@ -276,6 +276,17 @@ def _insert(tenant_id: int, credential_id: int, statements: list[dict[str, Any]]
         )
     with connection.cursor() as cursor:
         cursor.executemany(_insert_sql(), rows)
+        inserted = cursor.rowcount
+    if inserted != len(rows):
+        # A concurrent request stored some of these ids between our check and our insert:
+        # the same statement is fine, a different one is a conflict (the batch rolls back).
+        stored_now_ = _existing(tenant_id, [st["id"] for st in statements])
+        for st in statements:
+            other = stored_now_.get(st["id"])
+            if other is not None and not rules.same_statement(other, st):
+                raise StatementConflict(
+                    f"A different statement with id {st['id']} was stored at the same time."
+                )
     if targets:
         # A voiding statement that targets another voiding statement is kept but voids nothing.
         for chunk in bulk.chunks(targets):

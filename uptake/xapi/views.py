@@ -11,6 +11,8 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
@@ -71,6 +73,12 @@ def _endpoint(
                 response = handler(xreq)
         except XapiError as exc:
             response = wire.error(exc.status, exc.message)
+        except RequestDataTooBig:
+            response = wire.error(
+                413,
+                "The request body is larger than this server accepts "
+                f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes); send smaller batches.",
+            )
         except DomainError as exc:
             response = wire.error(exc.status, exc.detail)
         except Exception:

@@ -239,3 +239,17 @@ def test_alternate_request_syntax_carries_headers_and_content_in_the_form(lrs):
     )
     assert response.status_code == 204
     assert lrs.get("statements", {"statementId": sid}).status_code == 200
+
+
+def test_a_body_over_the_upload_limit_answers_413(lrs, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = lrs.post("statements", [statement(n) for n in range(10)])
+    assert response.status_code == 413
+    assert "smaller batches" in response.json()["error"]["message"]
+
+
+def test_head_answers_like_get_without_a_body(lrs):
+    lrs.post("statements", statement())
+    response = lrs.client.head("/xapi/statements", **lrs.headers)
+    assert response.status_code == 200
+    assert response.content == b""
