@@ -138,7 +138,8 @@ def main() -> int:
     parser.add_argument("--activities", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile the ingest")
+    parser.add_argument("--profile-sort", default="tottime")
     args = parser.parse_args()
 
     _common.choose_database()
@@ -213,7 +214,7 @@ def main() -> int:
         import pstats
 
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profiler).sort_stats(args.profile_sort).print_stats(30)
     rate = args.statements / elapsed
     _common.result(f"xapi_ingest_rate_{label}", rate, "statements/s", f">={GOALS['rate']:.0f}")
     # The CPU time of this process (web code + SQLite, which runs in-process): what the
