@@ -167,22 +167,13 @@ def main() -> int:
     client = Client()
     rng = random.Random(args.seed)
 
-    bodies = []
-    first_batches = []
-    started_gen = time.perf_counter()
-    for start in range(0, args.statements, args.batch):
-        batch = [
-            make_statement(rng, n, args.learners, args.activities)
-            for n in range(start, min(start + args.batch, args.statements))
-        ]
-        body = json.dumps(batch)
-        bodies.append(body)
-        if start < 20_000:
-            first_batches.append(body)
-    print(
-        f"# generated in {time.perf_counter() - started_gen:.1f} s; "
-        f"{sum(len(b) for b in bodies) / args.statements:.0f} bytes of JSON per statement"
-    )
+    def batches():
+        for start in range(0, args.statements, args.batch):
+            batch = [
+                make_statement(rng, n, args.learners, args.activities)
+                for n in range(start, min(start + args.batch, args.statements))
+            ]
+            yield json.dumps(batch)
 
     client.get("/xapi/statements", {"limit": 1}, **headers)  # warm up: URL conf, imports
     profiler = None
@@ -190,30 +181,42 @@ def main() -> int:
         import cProfile
 
         profiler = cProfile.Profile()
-        profiler.enable()
-    slice_size = max(1, len(bodies) // 10)
+    # Batches are generated as we go (a million statements do not fit in memory as JSON);
+    # only the POSTs are timed.
+    n_batches = -(-args.statements // args.batch)
+    slice_size = max(1, n_batches // 10)
     slice_rates = []
-    t0 = time.perf_counter()
-    cpu0 = time.process_time()
-    slice_start = t0
-    for i, body in enumerate(bodies, start=1):
+    first_batches = []
+    json_bytes = 0
+    elapsed = cpu = slice_elapsed = 0.0
+    for i, body in enumerate(batches(), start=1):
+        json_bytes += len(body)
+        if len(first_batches) * args.batch < 20_000:
+            first_batches.append(body)
+        if profiler:
+            profiler.enable()
+        t = time.perf_counter()
+        c = time.process_time()
         response = client.post("/xapi/statements", body, content_type="application/json", **headers)
+        spent = time.perf_counter() - t
+        cpu += time.process_time() - c
+        if profiler:
+            profiler.disable()
+        elapsed += spent
+        slice_elapsed += spent
         if response.status_code != 200:
             print(response.status_code, response.content[:300])
             return 1
         if i % slice_size == 0:
-            now = time.perf_counter()
-            slice_rates.append(slice_size * args.batch / (now - slice_start))
+            slice_rates.append(slice_size * args.batch / slice_elapsed)
             print(
                 f"#   {i * args.batch:>9,} stored: {slice_rates[-1]:,.0f} statements/s", flush=True
             )
-            slice_start = now
-    elapsed = time.perf_counter() - t0
-    cpu = time.process_time() - cpu0
+            slice_elapsed = 0.0
+    print(f"# {json_bytes / args.statements:.0f} bytes of JSON per statement")
     if profiler:
         import pstats
 
-        profiler.disable()
         pstats.Stats(profiler).sort_stats(args.profile_sort).print_stats(30)
     rate = args.statements / elapsed
     _common.result(f"xapi_ingest_rate_{label}", rate, "statements/s", f">={GOALS['rate']:.0f}")
