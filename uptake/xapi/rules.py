@@ -7,6 +7,7 @@ path of the offending property and what is wrong); the views answer 400 with it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -163,7 +164,13 @@ def _uuid(value: Any, path: str) -> None:
 
 
 def is_iri(value: Any) -> bool:
-    return isinstance(value, str) and bool(_IRI.match(value))
+    return isinstance(value, str) and _is_iri_text(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_iri_text(value: str) -> bool:
+    # Cached: the same verb, type and activity IRIs come back in every batch.
+    return bool(_IRI.match(value))
 
 
 def _iri(value: Any, path: str) -> None:
@@ -172,7 +179,12 @@ def _iri(value: Any, path: str) -> None:
 
 
 def is_language_tag(value: Any) -> bool:
-    return isinstance(value, str) and bool(_LANG.match(value))
+    return isinstance(value, str) and _is_language_tag_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_language_tag_text(value: str) -> bool:
+    return bool(_LANG.match(value))
 
 
 def _language_map(value: Any, path: str) -> None:
