@@ -362,9 +362,6 @@ def _documents(kind: str, params: set[str], id_param: str) -> Any:
         k = key(xreq, need_id=True)
         if "since" in xreq.params:
             raise XapiError(400, "since is only for GET.")
-        if merge and xreq.content_type not in ("application/json", ""):
-            # POST merges JSON; anything else may only replace (PUT).
-            pass
         doc = services.save_document(
             actor=_actor(xreq),
             tenant_id=_tenant(xreq),
