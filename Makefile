@@ -20,6 +20,7 @@ UPTAKE_PORT ?= 8000
 PYTEST_ARGS ?=
 
 .PHONY: help install run test test-sqlite test-postgres lint fmt bench system-packages
+.PHONY: xapi-conformance
 
 help:
 	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
@@ -71,3 +72,8 @@ bench: install
 	else \
 		echo "bench/run.py does not exist yet: nothing to run"; \
 	fi
+
+# ADL's LRS conformance suite (xAPI 1.0.3) against a fresh server, when the suite is present
+# (LRS_CONFORMANCE_DIR, default ../lrs-conformance; see scripts/xapi-conformance).
+xapi-conformance: install
+	scripts/xapi-conformance

@@ -68,6 +68,19 @@ BENCHMARKS = [
         3600,
         about="My learning under 16 users on 100k people / 1M enrolments; stack memory",
     ),
+    Benchmark(
+        "xapi",
+        [PY, "bench/xapi.py"],
+        3600,
+        about="xAPI: batch POST rate, bytes per statement, GET agent+verb+since p95 (SQLite)",
+    ),
+    Benchmark(
+        "xapi_postgres",
+        [WITH_POSTGRES, PY, "bench/xapi.py"],
+        3600,
+        needs_postgres=True,
+        about="the same on PostgreSQL",
+    ),
 ]
 
 

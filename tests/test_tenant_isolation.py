@@ -30,6 +30,7 @@ from uptake.core.actor import Actor
 from uptake.core.models import TenantScoped
 from uptake.identity.services import create_token
 from uptake.people import rules
+from uptake.xapi.services import create_credential as create_xapi_credential
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,11 @@ def _tenant_b(other_tenant) -> dict[str, Any]:
     question = QuestionFactory(activity=quiz, tenant=other_tenant, prompt=B_MARKERS[2])
     ChoiceFactory(question=question, tenant=other_tenant, is_correct=True)
     enrollment = EnrollmentFactory(person=report, course=course, tenant=other_tenant)
+    xapi_credential, _secret = create_xapi_credential(
+        actor=Actor.system(), tenant_id=other_tenant.pk, name=B_MARKERS[1]
+    )
     return {
+        "xapi_credential": xapi_credential,
         "person": person,
         "report": report,
         "course": course,
@@ -62,6 +67,8 @@ def _tenant_b(other_tenant) -> dict[str, Any]:
 
 def _param_value(name: str, path: str, b: dict[str, Any]) -> int:
     name = name.lower()
+    if name.startswith("credential"):
+        return b["xapi_credential"].pk
     for key in ("person", "course", "module", "question", "enrollment"):
         if name.startswith(key):
             return b[key].pk
