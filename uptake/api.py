@@ -32,6 +32,7 @@ def _mount() -> None:
     from uptake.paths.routes import router as paths_router
     from uptake.people.routes import router as people_router
     from uptake.progress.routes import router as progress_router
+    from uptake.scorm.routes import router as scorm_router
 
     api.add_router("/people", people_router, tags=["people"])
     api.add_router("/courses", catalog_router, tags=["catalogue"])
@@ -42,6 +43,7 @@ def _mount() -> None:
     api.add_router("/assignments", assignments_router, tags=["assignments"])
     api.add_router("/notifications", notifications_router, tags=["notifications"])
     api.add_router("/audiences", audiences_router, tags=["audiences"])
+    api.add_router("/scorm", scorm_router, tags=["scorm"])
 
 
 _mount()
