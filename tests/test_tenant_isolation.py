@@ -24,6 +24,7 @@ from tests.factories import (
     ModuleFactory,
     PersonFactory,
     QuestionFactory,
+    ScormItemFactory,
     grant,
 )
 from uptake.core.actor import Actor
@@ -33,7 +34,12 @@ from uptake.people import rules
 
 pytestmark = pytest.mark.django_db
 
-B_MARKERS = ("globex-secret-person@example.com", "Globex Secret Course", "Globex secret question")
+B_MARKERS = (
+    "globex-secret-person@example.com",
+    "Globex Secret Course",
+    "Globex secret question",
+    "Globex secret SCO",
+)
 
 
 def _tenant_b(other_tenant) -> dict[str, Any]:
@@ -48,7 +54,15 @@ def _tenant_b(other_tenant) -> dict[str, Any]:
     question = QuestionFactory(activity=quiz, tenant=other_tenant, prompt=B_MARKERS[2])
     ChoiceFactory(question=question, tenant=other_tenant, is_correct=True)
     enrollment = EnrollmentFactory(person=report, course=course, tenant=other_tenant)
+    scorm_item = ScormItemFactory(
+        tenant=other_tenant,
+        title=B_MARKERS[3],
+        package__tenant=other_tenant,
+        package__activity__module=module,
+        package__activity__title=B_MARKERS[3],
+    )
     return {
+        "scorm_item": scorm_item,
         "person": person,
         "report": report,
         "course": course,
@@ -62,6 +76,8 @@ def _tenant_b(other_tenant) -> dict[str, Any]:
 
 def _param_value(name: str, path: str, b: dict[str, Any]) -> int:
     name = name.lower()
+    if name.startswith("item"):
+        return b["scorm_item"].pk
     for key in ("person", "course", "module", "question", "enrollment"):
         if name.startswith(key):
             return b[key].pk
