@@ -6,11 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import (
-    ActivityFactory,
-    CourseFactory,
-    ModuleFactory,
-    PersonFactory,
     PASSWORD,
+    PersonFactory,
     grant,
 )
 from uptake.core.actor import Actor
