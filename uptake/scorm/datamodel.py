@@ -405,7 +405,7 @@ def get_value(version: str, values: dict[str, str], element: str) -> Result:
     if element == "cmi._version" and not v12:
         return Result("1.0", NO_ERROR)
     if not v12 and element.startswith("adl.nav.request_valid.choice."):
-        return Result("unknown", NO_ERROR)
+        return Result(values.get(element, "false"), NO_ERROR)
     pattern = _pattern(element)
     spec = table.get(pattern)
     if spec is None:

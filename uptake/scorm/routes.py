@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -160,7 +161,14 @@ def _own(viewer: Viewer, enrollment_id: int) -> Enrollment:
 
 
 def content_url(package: Package, href: str) -> str:
-    return f"/scorm/content/{package.pk}/{href}"
+    """Where the player loads an item: its path quoted, its query and fragment kept."""
+    parts = urlsplit(href)
+    url = f"/scorm/content/{package.pk}/{quote(parts.path, safe='/')}"
+    return (
+        url
+        + (f"?{parts.query}" if parts.query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
 
 
 @router.post("/enrollments/{int:enrollment_id}/items/{int:item_id}/launch", response=LaunchOut)

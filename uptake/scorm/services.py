@@ -278,20 +278,47 @@ def _replace_items(package: Package, manifest: Manifest) -> None:
         }
         item = old.get(spec.identifier[:200])
         if item is None:
-            Item.objects.create(
+            created = Item.objects.create(
                 tenant_id=package.tenant_id,
                 package=package,
                 identifier=spec.identifier[:200],
                 **attrs,
             )
+            kept.add(created.pk)
         else:
             for name, value in attrs.items():
                 setattr(item, name, value)
             item.save()
             kept.add(item.pk)
-    Item.objects.filter(package=package).exclude(pk__in=kept).exclude(
-        identifier__in=[i.identifier[:200] for i in manifest.items]
-    ).delete()
+    # Items gone from the new manifest go, with their learners' data (their SCOs are gone too).
+    Item.objects.filter(package=package).exclude(pk__in=kept).delete()
+
+
+def sweep_orphaned_files(*, actor: Actor, min_age_seconds: int = 86_400) -> int:
+    """Delete package folders no package points to any more (left by a deleted activity or a
+    crash mid-upload); folders younger than `min_age_seconds` are left alone, since an upload
+    writes its files before its rows. Returns how many folders were deleted."""
+    referenced = set(Package.objects.values_list("storage_dir", flat=True))
+    now = clock.now()
+    deleted = 0
+    try:
+        tenants, _files = default_storage.listdir("scorm")
+    except (FileNotFoundError, NotImplementedError):
+        return 0
+    for tenant_dir in tenants:
+        folders, _files = default_storage.listdir(f"scorm/{tenant_dir}")
+        for folder in folders:
+            directory = f"scorm/{tenant_dir}/{folder}"
+            if directory in referenced:
+                continue
+            age = (now - default_storage.get_modified_time(directory)).total_seconds()
+            if age < min_age_seconds:
+                continue
+            _delete_files([], directory)
+            deleted += 1
+    if deleted:
+        logger.info("Deleted %d orphaned SCORM package folders", deleted)
+    return deleted
 
 
 # --- Run time ------------------------------------------------------------------------------------
@@ -341,10 +368,10 @@ def lms_values(
             "cmi.student_data.max_time_allowed": item.max_time_allowed,
             "cmi.student_data.time_limit_action": item.time_limit_action,
         }
-    launchable = list(
+    launchable = dict(
         Item.objects.filter(package_id=item.package_id)
         .exclude(href="")
-        .values_list("position", flat=True)
+        .values_list("identifier", "position")
     )
     values = {
         "cmi.learner_id": learner_id,
@@ -357,12 +384,14 @@ def lms_values(
         "cmi.max_time_allowed": item.max_time_allowed,
         "cmi.time_limit_action": item.time_limit_action or "continue,no message",
         "adl.nav.request_valid.continue": "true"
-        if any(p > item.position for p in launchable)
+        if any(p > item.position for p in launchable.values())
         else "false",
         "adl.nav.request_valid.previous": "true"
-        if any(p < item.position for p in launchable)
+        if any(p < item.position for p in launchable.values())
         else "false",
     }
+    for identifier in launchable:
+        values[f"adl.nav.request_valid.choice.{{target={identifier}}}"] = "true"
     if item.completion_threshold is not None:
         values["cmi.completion_threshold"] = _fmt(item.completion_threshold)
     if item.scaled_passing_score is not None:

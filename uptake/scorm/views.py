@@ -12,7 +12,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from uptake.catalog import rules as catalog_rules
 from uptake.catalog import selectors as catalog
@@ -60,7 +60,7 @@ def content_type(path: str) -> str:
     return guessed or "application/octet-stream"
 
 
-@require_GET
+@require_safe
 @xframe_options_sameorigin
 @viewer_required()  # type: ignore[arg-type]
 def content(request: HttpRequest, package_id: int, path: str) -> FileResponse:

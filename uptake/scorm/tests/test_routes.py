@@ -236,3 +236,12 @@ def test_multi_sco_player_lists_the_contents_and_moves_between_parts(
         f"/learn/{enrollment.pk}/{scorm_activity.pk}/?item={second.pk}"
     ).content.decode()
     assert f"items/{second.pk}/launch" in page and "Previous part" in page
+
+
+def test_content_urls_quote_the_path_and_keep_the_query():
+    from uptake.scorm.routes import content_url
+
+    package = Package(pk=7)
+    assert content_url(package, "my lesson/ä.html?x=1#top") == (
+        "/scorm/content/7/my%20lesson/%C3%A4.html?x=1#top"
+    )

@@ -265,6 +265,7 @@ def test_2004_multi_sco_activity_completes_when_every_sco_is_done(author, learne
     launched = services.launch(actor=Actor.person(learner.pk), enrollment=enrollment, item=first)
     assert launched.values["adl.nav.request_valid.continue"] == "true"
     assert launched.values["adl.nav.request_valid.previous"] == "false"
+    assert launched.values["adl.nav.request_valid.choice.{target=b}"] == "true"
     done = _play(
         learner,
         enrollment,
@@ -338,3 +339,26 @@ def test_an_asset_is_done_when_launched(author, learner, scorm_activity):
     services.launch(actor=Actor.person(learner.pk), enrollment=enrollment, item=item)
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.COMPLETED
+
+
+def test_sweep_deletes_only_old_folders_no_package_points_to(author, scorm_activity):
+    from uptake.catalog.models import Activity
+
+    package = _upload(author, scorm_activity, simple_12().zip())
+    kept_dir = package.storage_dir
+    other = Activity.objects.create(
+        tenant_id=scorm_activity.tenant_id,
+        module=scorm_activity.module,
+        course=scorm_activity.course,
+        kind="scorm",
+        title="Second",
+        position=1,
+    )
+    gone = _upload(author, other, simple_2004().zip())
+    gone_dir = gone.storage_dir
+    other.delete()
+    assert services.sweep_orphaned_files(actor=Actor.system()) == 0  # too young yet
+    assert services.sweep_orphaned_files(actor=Actor.system(), min_age_seconds=0) == 1
+    stored = _stored_files()
+    assert any(name.startswith(kept_dir) for name in stored)
+    assert not any(name.startswith(gone_dir) for name in stored)

@@ -173,7 +173,7 @@
       return ["", V12 ? 203 : (known(pc) ? 301 : 401)];
     }
     if (!V12 && el === "cmi._version") return ["1.0", 0];
-    if (!V12 && el.indexOf("adl.nav.request_valid.choice.") === 0) return ["unknown", 0];
+    if (!V12 && el.indexOf("adl.nav.request_valid.choice.") === 0) return [st.values[el] || "false", 0];
     var spec = table.elements[pattern(el)];
     if (!spec) return ["", V12 ? 201 : 401];
     var idx = indexes(el);
