@@ -68,6 +68,19 @@ BENCHMARKS = [
         3600,
         about="My learning under 16 users on 100k people / 1M enrolments; stack memory",
     ),
+    Benchmark(
+        "scorm",
+        [PY, "bench/scorm.py"],
+        900,
+        about="SCORM: upload of a 1,000-file package, SCO launch and commit latency (SQLite)",
+    ),
+    Benchmark(
+        "scorm_postgres",
+        [WITH_POSTGRES, PY, "bench/scorm.py"],
+        900,
+        needs_postgres=True,
+        about="the same on PostgreSQL",
+    ),
 ]
 
 

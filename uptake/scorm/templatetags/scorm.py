@@ -10,6 +10,7 @@ from typing import Any
 from django import template
 from django.middleware.csrf import get_token
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from uptake.scorm import datamodel, selectors
 
@@ -72,4 +73,19 @@ def scorm_player(context: Any, enrollment: Any, activity: Any) -> dict[str, Any]
         "launch_url": f"/api/v1/scorm/enrollments/{enrollment.pk}/items/{view.current.pk}/launch",
         "commit_url": f"/api/v1/scorm/enrollments/{enrollment.pk}/items/{view.current.pk}/commit",
         "csrf_token": get_token(request),
+        "messages_json": json.dumps(_messages()),
+    }
+
+
+def _messages() -> dict[str, str]:
+    """What the player script says, in the viewer's language ("{n}": a number or a reason)."""
+    return {
+        "saved": _("Your progress is saved: you can come back and continue where you left off."),
+        "part_done": _("This part is complete. Course progress: {n}%."),
+        "activity_completed": _("Activity completed. Course progress: {n}%."),
+        "course_completed": _("Activity completed. Course completed — 100%."),
+        "percent": _("{n}% complete"),
+        "not_saved": _("Your progress could not be saved. {n}"),
+        "unreachable": _("Your progress could not be saved: the server could not be reached."),
+        "not_started": _("This content could not be started. {n}"),
     }

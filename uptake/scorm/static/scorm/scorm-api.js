@@ -32,6 +32,12 @@
     session: null
   };
 
+  // Messages come translated from the page (data-messages); "{n}" is a number or a reason.
+  var messages = JSON.parse(root.getAttribute("data-messages") || "{}");
+  function msg(key, value) {
+    return (messages[key] || key).replace("{n}", value === undefined ? "" : value);
+  }
+
   function say(text) {
     if (statusNode) statusNode.textContent = text;
   }
@@ -277,12 +283,12 @@
       xhr = post(root.getAttribute("data-commit-url"), { session: st.session, changes: changes, finish: finish }, true);
     } catch (e) {
       st.diagnostic = "The server could not be reached: " + e;
-      say("Your progress could not be saved: the server could not be reached.");
+      say(msg("unreachable"));
       return false;
     }
     if (xhr.status !== 200) {
       st.diagnostic = problemText(xhr);
-      say("Your progress could not be saved. " + st.diagnostic);
+      say(msg("not_saved", st.diagnostic));
       return false;
     }
     st.pending = st.pending.slice(changes.length);
@@ -299,16 +305,16 @@
       if (fill) fill.style.width = result.progress_percent + "%";
     }
     var label = document.querySelector("#activity-status .percent");
-    if (label) label.textContent = result.progress_percent + "% complete";
+    if (label) label.textContent = msg("percent", result.progress_percent);
     if (result.activity_completed || (result.satisfied && result.enrollment_status === "completed")) {
       say(result.enrollment_status === "completed"
-        ? "Activity completed. Course completed — 100%."
-        : "Activity completed. Course progress: " + result.progress_percent + "%.");
+        ? msg("course_completed")
+        : msg("activity_completed", result.progress_percent));
       root.setAttribute("data-completed", "true");
     } else if (result.satisfied) {
-      say("This part is complete. Course progress: " + result.progress_percent + "%.");
+      say(msg("part_done", result.progress_percent));
     } else if (finish) {
-      say("Your progress is saved: you can come back and continue where you left off.");
+      say(msg("saved"));
     }
   }
 
@@ -426,7 +432,7 @@
   var launch = post(root.getAttribute("data-launch-url"), {}, false);
   launch.onload = function () {
     if (launch.status !== 200) {
-      say("This content could not be started. " + problemText(launch));
+      say(msg("not_started", problemText(launch)));
       return;
     }
     var started = JSON.parse(launch.responseText);
@@ -436,6 +442,6 @@
     frame.src = started.content_url;
   };
   launch.onerror = function () {
-    say("This content could not be started: the server could not be reached.");
+    say(msg("not_started", ""));
   };
 })();
