@@ -65,8 +65,7 @@ def main() -> int:
 
     rng = random.Random(1)
     files = {
-        f"assets/chapter-{i // 100}/file-{i}.js": bytes(rng.getrandbits(8) for _ in range(512))
-        * 40
+        f"assets/chapter-{i // 100}/file-{i}.js": bytes(rng.getrandbits(8) for _ in range(512)) * 40
         for i in range(args.files - 2)
     }
     package = Package(version="2004", scos=[Sco("a", "A", "index.html"), Sco("b", "B", "b.html")])
