@@ -181,22 +181,22 @@ def upload_package(*, actor: Actor, activity: Activity, upload: File) -> Package
             raise _refuse(problems)
         manifest = _read_manifest(zf, members)
         directory = f"scorm/{activity.tenant_id}/{uuid.uuid4().hex}"
-        written: list[str] = []
-        zip_name = ""
+        written: list[str] = []  # every file stored so far, deleted again if anything fails
         try:
             for member in members:
                 written.append(_copy_member(zf, member, f"{directory}/{member.name}", lim))
             with transaction.atomic():
-                package, zip_name = _save_package(
+                package = _save_package(
                     actor=actor,
                     activity=activity,
                     manifest=manifest,
                     directory=directory,
                     members=members,
                     upload=upload,
+                    written=written,
                 )
         except BaseException:
-            _delete_files([*written, zip_name] if zip_name else written, directory)
+            _delete_files(written, directory)
             raise
     return package
 
@@ -209,7 +209,8 @@ def _save_package(
     directory: str,
     members: list[archive.Member],
     upload: File,
-) -> tuple[Package, str]:
+    written: list[str],
+) -> Package:
     course = Course.objects.select_for_update().get(
         tenant_id=activity.tenant_id, pk=activity.course_id
     )
@@ -240,8 +241,8 @@ def _save_package(
     old_zip = locked.file.name if locked.file else ""
     upload.seek(0)
     locked.file.save(safe_filename(upload.name or "package.zip"), upload, save=False)
+    written.append(locked.file.name or "")
     locked.save(update_fields=["file", "updated_at"])
-    zip_name = locked.file.name or ""
     activity.file = locked.file
     if old_dir or old_zip:
         transaction.on_commit(
@@ -255,7 +256,7 @@ def _save_package(
             actor_person_id=actor.person_id,
         )
     )
-    return package, zip_name
+    return package
 
 
 def _replace_items(package: Package, manifest: Manifest) -> None:

@@ -266,3 +266,34 @@ def browser_2004() -> Package:
             Sco("check", "Check", "check/quiz.html", QUIZ_2004),
         ],
     )
+
+
+# A SCO that saves only when the page goes away (as many authoring tools do).
+ON_LEAVE_12 = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Slides</title></head>
+<body>
+<h1>Slides</h1>
+<p id="where"></p>
+<script>
+function findAPI(win) {
+  for (var i = 0; i < 10 && win; i++) { if (win.API) return win.API; if (win.parent === win) break; win = win.parent; }
+  return null;
+}
+var api = findAPI(window);
+api.LMSInitialize("");
+document.getElementById("where").textContent =
+  "Entry " + (api.LMSGetValue("cmi.core.entry") || "none") + " at " + (api.LMSGetValue("cmi.core.lesson_location") || "the start") + ".";
+api.LMSSetValue("cmi.core.lesson_location", "slide-5");
+api.LMSSetValue("cmi.core.lesson_status", "incomplete");
+window.addEventListener("pagehide", function () {
+  api.LMSSetValue("cmi.core.exit", "suspend");
+  api.LMSSetValue("cmi.core.session_time", "0000:00:12");
+  api.LMSFinish("");
+});
+</script>
+</body></html>
+"""
+
+
+def on_leave_12() -> Package:
+    return Package(version="1.2", scos=[Sco("slides", "Slides", "slides.html", ON_LEAVE_12)])

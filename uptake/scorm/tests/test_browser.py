@@ -139,3 +139,44 @@ def test_scorm_2004_two_scos_flow_on_suspend_resume_and_complete(
     assert state.attempt == 2  # a normal exit ends the attempt: the next launch starts afresh
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.COMPLETED
+
+
+def test_a_sco_that_finishes_while_the_page_goes_away_is_saved_and_resumed(
+    page, live_server, author, learner, scorm_activity
+):
+    from playwright.sync_api import expect
+
+    from uptake.scorm.tests.packages import on_leave_12
+
+    services.upload_package(
+        actor=Actor.person(author.pk),
+        activity=scorm_activity,
+        upload=upload_file(on_leave_12().zip()),
+    )
+    enrollment = enrol(learner, scorm_activity.course)
+    _log_in(page, live_server, learner)
+    url = f"{live_server.url}/learn/{enrollment.pk}/{scorm_activity.pk}/"
+    page.goto(url)
+    expect(
+        page.frame_locator("#scorm-frame").get_by_text("Entry ab-initio at the start.")
+    ).to_be_visible()
+    page.get_by_role("link", name="Back to the course").click()
+    _wait_for(lambda: ScoState.objects.get(enrollment=enrollment).entry == "resume")
+    state = ScoState.objects.get(enrollment=enrollment)
+    assert (state.entry, state.total_seconds, state.session_key) == ("resume", 12, "")
+    page.goto(url)
+    expect(
+        page.frame_locator("#scorm-frame").get_by_text("Entry resume at slide-5.")
+    ).to_be_visible()
+    # Leave again, and let that last save land before the test's database goes away.
+    page.get_by_role("link", name="Back to the course").click()
+    _wait_for(lambda: ScoState.objects.get(enrollment=enrollment).total_seconds == 24)
+
+
+def _wait_for(condition, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)

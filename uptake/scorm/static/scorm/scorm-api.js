@@ -276,7 +276,39 @@
     }
   }
 
+  // While the page goes away (the learner leaves, many SCOs call LMSFinish from their unload
+  // handler) browsers refuse synchronous requests: send with keepalive, everything not yet
+  // confirmed, so whichever request arrives last the server has all of it.
+  var leaving = false;
+  function sendKeepalive(finish) {
+    var body = JSON.stringify({ session: st.session, changes: st.pending, finish: finish });
+    try {
+      fetch(root.getAttribute("data-commit-url"), {
+        method: "POST",
+        keepalive: true,
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: body
+      });
+    } catch (e) { /* nothing more can be done while the page goes away */ }
+  }
+  window.addEventListener("beforeunload", function () {
+    leaving = true;
+    // If the learner stays after all (another handler cancelled), talk synchronously again.
+    setTimeout(function () { leaving = false; }, 1000);
+  });
+  window.addEventListener("pagehide", function () {
+    leaving = true;
+    // Leaving without LMSFinish/Terminate: keep what was set; the next launch resumes.
+    if (st.initialized && !st.terminated && st.pending.length) sendKeepalive(false);
+  });
+
   function store(finish) {
+    if (leaving) {
+      sendKeepalive(finish);
+      if (finish) st.pending = [];
+      return true;
+    }
     var changes = st.pending;
     var xhr;
     try {
@@ -318,21 +350,6 @@
     }
   }
 
-  function flushOnLeave() {
-    // Leaving without LMSFinish/Terminate: keep what was set; the next launch resumes.
-    if (!st.initialized || st.terminated || !st.pending.length) return;
-    var body = JSON.stringify({ session: st.session, changes: st.pending, finish: false });
-    st.pending = [];
-    try {
-      fetch(root.getAttribute("data-commit-url"), {
-        method: "POST",
-        keepalive: true,
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: body
-      });
-    } catch (e) { /* nothing more can be done while the page goes away */ }
-  }
-  window.addEventListener("pagehide", flushOnLeave);
 
   function navigateAfterTerminate() {
     var request = st.values["adl.nav.request"] || "_none_";
