@@ -416,10 +416,18 @@ def _check(enrollment: Enrollment, item: Item) -> Package:
 
 
 def _locked_state(enrollment: Enrollment, item: Item) -> ScoState:
-    ScoState.objects.get_or_create(tenant_id=enrollment.tenant_id, enrollment=enrollment, item=item)
-    return ScoState.objects.select_for_update().get(
+    """The enrolment's state row for the SCO, locked until the transaction ends (created on
+    first use; get_or_create copes with two first uses at once)."""
+    rows = ScoState.objects.select_for_update().filter(
         tenant_id=enrollment.tenant_id, enrollment=enrollment, item=item
     )
+    state = rows.first()
+    if state is None:
+        ScoState.objects.get_or_create(
+            tenant_id=enrollment.tenant_id, enrollment=enrollment, item=item
+        )
+        state = rows.get()
+    return state
 
 
 def _end_session(state: ScoState, version: str, item: Item) -> None:
@@ -582,11 +590,15 @@ def commit(
         completed = _satisfy(
             actor=actor, enrollment=enrollment, state=state, package=package, now=now
         )
-    fresh = Enrollment.objects.get(pk=enrollment.pk)
+    status, percent = (
+        Enrollment.objects.filter(tenant_id=enrollment.tenant_id, pk=enrollment.pk)
+        .values_list("status", "progress_percent")
+        .get()
+    )
     return Committed(
         state=state,
         outcome=outcome,
         activity_completed=completed,
-        enrollment_status=fresh.status,
-        progress_percent=fresh.progress_percent,
+        enrollment_status=status,
+        progress_percent=percent,
     )

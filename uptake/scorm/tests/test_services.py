@@ -362,3 +362,27 @@ def test_sweep_deletes_only_old_folders_no_package_points_to(author, scorm_activ
     stored = _stored_files()
     assert any(name.startswith(kept_dir) for name in stored)
     assert not any(name.startswith(gone_dir) for name in stored)
+
+
+def test_launch_and_commit_take_few_queries(
+    author, learner, scorm_activity, django_assert_max_num_queries
+):
+    package = _upload(author, scorm_activity, simple_2004().zip())
+    item = Item.objects.select_related("package__activity").get(package=package)
+    enrollment = Enrollment.objects.select_related("person", "course").get(
+        pk=enrol(learner, scorm_activity.course).pk
+    )
+    actor = Actor.person(learner.pk)
+    services.launch(actor=actor, enrollment=enrollment, item=item)
+    # Savepoint, locked state, update, the package's items, release.
+    with django_assert_max_num_queries(5):
+        launched = services.launch(actor=actor, enrollment=enrollment, item=item)
+    # Savepoint, locked state, update, enrolment status, release.
+    with django_assert_max_num_queries(5):
+        services.commit(
+            actor=actor,
+            enrollment=enrollment,
+            item=item,
+            session_key=launched.session_key,
+            changes=[("cmi.location", "p2"), ("cmi.suspend_data", "x" * 4000)],
+        )
