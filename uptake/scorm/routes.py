@@ -20,6 +20,7 @@ from uptake.core.errors import NotFound, PermissionDenied, ValidationFailed
 from uptake.enrollment import selectors as enrolments
 from uptake.enrollment.models import Enrollment
 from uptake.identity.context import Viewer, viewer_for
+from uptake.paths import selectors as paths
 from uptake.scorm import selectors, services
 from uptake.scorm.models import Package
 
@@ -155,7 +156,7 @@ def upload_package(
 
 def _own(viewer: Viewer, enrollment_id: int) -> Enrollment:
     enrollment = enrolments.get_enrollment(tenant_id=viewer.tenant_id, enrollment_id=enrollment_id)
-    if enrollment.person_id != viewer.person.pk:
+    if enrollment.person_id != viewer.person.pk or enrollment.status == Enrollment.Status.WITHDRAWN:
         raise NotFound(_("There is no enrolment %(id)s.") % {"id": enrollment_id})
     return enrollment
 
@@ -178,6 +179,10 @@ def launch(request: HttpRequest, enrollment_id: int, item_id: int) -> Any:
     viewer = viewer_for(request)
     enrollment = _own(viewer, enrollment_id)
     item = selectors.get_item(tenant_id=viewer.tenant_id, item_id=item_id)
+    # As in the course player: a locked step of a learning path cannot be played yet.
+    locked = paths.locked_reason(enrollment=enrollment)
+    if locked:
+        raise PermissionDenied(locked)
     started = services.launch(actor=viewer.actor, enrollment=enrollment, item=item)
     return {
         "version": started.version,

@@ -245,3 +245,26 @@ def test_content_urls_quote_the_path_and_keep_the_query():
     assert content_url(package, "my lesson/ä.html?x=1#top") == (
         "/scorm/content/7/my%20lesson/%C3%A4.html?x=1#top"
     )
+
+
+def test_a_locked_path_step_cannot_be_launched_through_the_api(
+    client, author, learner, tenant, scorm_activity
+):
+    from uptake.assignments.tests import builders
+    from uptake.assignments.tests.builders import SYSTEM
+    from uptake.enrollment.models import Enrollment
+    from uptake.paths import services as path_services
+
+    package = _uploaded(author, scorm_activity)
+    item = Item.objects.get(package=package)
+    first = builders.course_with_page(tenant, "Basics", estimated_minutes=5)
+    path = builders.path_of(tenant, "Starter", first, scorm_activity.course)
+    path_services.enroll_people_in_path(
+        actor=SYSTEM, tenant_id=tenant.pk, path=path, due_by_person={learner.pk: None}
+    )
+    enrollment = Enrollment.objects.get(person=learner, course=scorm_activity.course)
+    response = client.post(
+        f"/api/v1/scorm/enrollments/{enrollment.pk}/items/{item.pk}/launch", **_bearer(learner)
+    )
+    assert response.status_code == 403
+    assert response.json()["detail"] == "Complete “Basics” to unlock (learning path “Starter”)."
