@@ -84,20 +84,26 @@ class Player:
         return sum(1 for row in self.rows if row.item.href) > 1
 
 
-def player(*, enrollment: Enrollment, activity: Activity, item_id: int | None) -> Player | None:
-    """The package's table of contents with the enrolment's state per item, the item to show
-    (`item_id`, else the first not done, else the first), and its launchable neighbours.
-    None when the activity has no package yet. Three queries."""
+def player(
+    *, enrollment: Enrollment | None, activity: Activity, item_id: int | None
+) -> Player | None:
+    """The package's table of contents with the enrolment's state per item (none for an
+    author's preview), the item to show (`item_id`, else the first not done, else the first),
+    and its launchable neighbours. None when the activity has no package yet. Three queries."""
     package = package_for(activity=activity)
     if package is None:
         return None
     items = items_of(package=package)
-    states = {
-        s.item_id: s
-        for s in ScoState.objects.filter(
-            tenant_id=enrollment.tenant_id, enrollment=enrollment, item__package=package
-        )
-    }
+    states = (
+        {
+            s.item_id: s
+            for s in ScoState.objects.filter(
+                tenant_id=enrollment.tenant_id, enrollment=enrollment, item__package=package
+            )
+        }
+        if enrollment is not None
+        else {}
+    )
     rows = [TocRow(item=item, state=states.get(item.pk)) for item in items]
     launchable = [row.item for row in rows if row.item.href]
     current = next((i for i in launchable if i.pk == item_id), None)

@@ -41,6 +41,7 @@ from uptake.core.actor import Actor
 from uptake.core.bus import publish
 from uptake.core.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from uptake.enrollment.models import Enrollment
+from uptake.people.models import Person
 from uptake.progress import services as progress_services
 from uptake.scorm import archive, datamodel, rules
 from uptake.scorm.manifest import Manifest, ManifestInvalid, parse
@@ -347,11 +348,8 @@ def _fmt(number: float | None) -> str:
     return f"{number:g}"
 
 
-def lms_values(
-    *, enrollment: Enrollment, item: Item, state: ScoState, version: str
-) -> dict[str, str]:
+def lms_values(*, person: Person, item: Item, state: ScoState, version: str) -> dict[str, str]:
     """The read-only values the LMS provides to a SCO at launch."""
-    person = enrollment.person
     name = f"{person.last_name}, {person.first_name}".strip(", ")
     learner_id = person.employee_id or str(person.pk)
     entry = state.entry if state.entry in ("ab-initio", "resume") else ""
@@ -447,6 +445,12 @@ def _end_session(state: ScoState, version: str, item: Item) -> None:
     state.session_key = ""
 
 
+def preview_values(*, person: Person, item: Item) -> dict[str, str]:
+    """What a SCO reads when an author previews it: a first launch, nothing stored."""
+    state = ScoState(entry="ab-initio", total_seconds=0)
+    return lms_values(person=person, item=item, state=state, version=item.package.version)
+
+
 @transaction.atomic
 def launch(*, actor: Actor, enrollment: Enrollment, item: Item) -> Launch:
     """Start a session of a SCO for the enrolment: the values the SCO will read (its stored data
@@ -471,7 +475,7 @@ def launch(*, actor: Actor, enrollment: Enrollment, item: Item) -> Launch:
     if item.scorm_type == "asset" and state.satisfied_at is None:
         _satisfy(actor=actor, enrollment=enrollment, state=state, package=package, now=now)
     values = {
-        **lms_values(enrollment=enrollment, item=item, state=state, version=package.version),
+        **lms_values(person=enrollment.person, item=item, state=state, version=package.version),
         **state.data,
     }
     return Launch(

@@ -11,4 +11,5 @@ app_name = "scorm"
 urlpatterns = [
     path("content/<int:package_id>/<path:path>", views.content, name="content"),
     path("activities/<int:activity_id>/package/", views.upload, name="upload"),
+    path("activities/<int:activity_id>/preview/", views.preview, name="preview"),
 ]

@@ -9,7 +9,8 @@ import posixpath
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST, require_safe
@@ -22,6 +23,8 @@ from uptake.identity.decorators import viewer_required
 from uptake.people.rules import CONTENT_OWNER, PLATFORM_ADMIN
 from uptake.scorm import selectors, services
 from uptake.scorm.archive import normalise
+from uptake.scorm.routes import content_url
+from uptake.scorm.templatetags.scorm import player_context
 
 # Content types the platform's tables may not know (or know wrongly) for web content.
 CONTENT_TYPES = {
@@ -79,6 +82,34 @@ def content(request: HttpRequest, package_id: int, path: str) -> FileResponse:
     )
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+@require_safe
+@viewer_required(PLATFORM_ADMIN, CONTENT_OWNER)
+def preview(request: HttpRequest, activity_id: int) -> HttpResponse:
+    """An author plays the package as a learner would, with nothing recorded."""
+    viewer = _viewer(request)
+    activity = catalog.get_activity(tenant_id=viewer.tenant_id, activity_id=activity_id)
+    if not catalog_rules.can_edit_course(viewer.roles, viewer.person.pk, activity.course):
+        raise PermissionDenied(_("Only the course's owner or a platform admin can preview it."))
+    raw = request.GET.get("item", "")
+    view = selectors.player(
+        enrollment=None, activity=activity, item_id=int(raw) if raw.isdigit() else None
+    )
+    if view is None or view.current is None:
+        raise NotFound(_("“%(title)s” has no SCORM package yet.") % {"title": activity.title})
+    start = {
+        "values": services.preview_values(person=viewer.person, item=view.current),
+        "content_url": content_url(view.package, view.current.href),
+    }
+    ctx = player_context(
+        request,
+        view,
+        page_url=reverse("scorm:preview", args=[activity.pk]),
+        exit_url=reverse("catalog:activity_edit", args=[activity.pk]),
+        preview=start,
+    )
+    return render(request, "scorm/preview.html", {**ctx, "activity": activity})
 
 
 @require_POST

@@ -33,36 +33,39 @@ def scorm_authoring(context: Any, activity: Any) -> dict[str, Any]:
     }
 
 
-def _activity_url(enrollment: Any, activity: Any, item: Any) -> str:
-    url = reverse("web:activity", args=[enrollment.pk, activity.pk])
+def _with_item(url: str, item: Any) -> str:
     return f"{url}?item={item.pk}" if item is not None else url
 
 
-@register.inclusion_tag("scorm/_player.html", takes_context=True)
-def scorm_player(context: Any, enrollment: Any, activity: Any) -> dict[str, Any]:
-    request = context["request"]
-    raw = request.GET.get("item", "")
-    view = selectors.player(
-        enrollment=enrollment, activity=activity, item_id=int(raw) if raw.isdigit() else None
-    )
+def player_context(
+    request: Any,
+    view: selectors.Player | None,
+    *,
+    page_url: str,
+    exit_url: str,
+    launch_url: str = "",
+    commit_url: str = "",
+    preview: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What scorm/_player.html needs: the contents with their links (`page_url?item=`), the
+    flow and choice targets, the element table, and where the script launches and commits (or,
+    for an author's preview, the values to start from: nothing is sent or stored)."""
     if view is None or view.current is None:
         return {"player": None}
     nav = {
-        "next": _activity_url(enrollment, activity, view.next) if view.next else None,
-        "previous": _activity_url(enrollment, activity, view.previous) if view.previous else None,
-        "exit": reverse("web:course", args=[enrollment.course_id]),
+        "next": _with_item(page_url, view.next) if view.next else None,
+        "previous": _with_item(page_url, view.previous) if view.previous else None,
+        "exit": exit_url,
         "choice": {
-            row.item.identifier: _activity_url(enrollment, activity, row.item)
+            row.item.identifier: _with_item(page_url, row.item)
             for row in view.rows
             if row.item.href
         },
     }
     return {
         "player": view,
-        "enrollment": enrollment,
-        "activity": activity,
         "rows": [
-            {**{"row": row}, "url": _activity_url(enrollment, activity, row.item)}
+            {"row": row, "url": _with_item(page_url, row.item)}
             for row in view.rows
             if row.item.visible
         ],
@@ -70,11 +73,33 @@ def scorm_player(context: Any, enrollment: Any, activity: Any) -> dict[str, Any]
         "previous_url": nav["previous"],
         "nav_json": json.dumps(nav),
         "table": datamodel.element_table(view.package.version),
-        "launch_url": f"/api/v1/scorm/enrollments/{enrollment.pk}/items/{view.current.pk}/launch",
-        "commit_url": f"/api/v1/scorm/enrollments/{enrollment.pk}/items/{view.current.pk}/commit",
+        "launch_url": launch_url,
+        "commit_url": commit_url,
+        "preview_json": json.dumps(preview) if preview is not None else "",
         "csrf_token": get_token(request),
         "messages_json": json.dumps(_messages()),
     }
+
+
+def _item_id(request: Any) -> int | None:
+    raw = request.GET.get("item", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@register.inclusion_tag("scorm/_player.html", takes_context=True)
+def scorm_player(context: Any, enrollment: Any, activity: Any) -> dict[str, Any]:
+    request = context["request"]
+    view = selectors.player(enrollment=enrollment, activity=activity, item_id=_item_id(request))
+    base = f"/api/v1/scorm/enrollments/{enrollment.pk}/items/"
+    current = view.current.pk if view is not None and view.current is not None else 0
+    return player_context(
+        request,
+        view,
+        page_url=reverse("web:activity", args=[enrollment.pk, activity.pk]),
+        exit_url=reverse("web:course", args=[enrollment.course_id]),
+        launch_url=f"{base}{current}/launch",
+        commit_url=f"{base}{current}/commit",
+    )
 
 
 def _messages() -> dict[str, str]:

@@ -268,3 +268,16 @@ def test_a_locked_path_step_cannot_be_launched_through_the_api(
     )
     assert response.status_code == 403
     assert response.json()["detail"] == "Complete “Basics” to unlock (learning path “Starter”)."
+
+
+def test_authors_preview_a_package_without_anything_recorded(
+    client, author, learner, scorm_activity
+):
+    package = _uploaded(author, scorm_activity)
+    _log_in(client, author)
+    page = client.get(f"/scorm/activities/{scorm_activity.pk}/preview/").content.decode()
+    assert "nothing you do here is recorded" in page
+    assert "data-preview=" in page and f"/scorm/content/{package.pk}/index.html" in page
+    assert "/launch" not in page
+    _log_in(client, learner)
+    assert client.get(f"/scorm/activities/{scorm_activity.pk}/preview/").status_code == 403

@@ -297,10 +297,26 @@
     // If the learner stays after all (another handler cancelled), talk synchronously again.
     setTimeout(function () { leaving = false; }, 1000);
   });
-  window.addEventListener("pagehide", function () {
-    leaving = true;
+  function flushIfPending() {
     // Leaving without LMSFinish/Terminate: keep what was set; the next launch resumes.
     if (st.initialized && !st.terminated && st.pending.length) sendKeepalive(false);
+  }
+  var flushWithFrame = false;
+  window.addEventListener("pagehide", function () {
+    leaving = true;
+    if (!flushWithFrame) flushIfPending();
+  });
+  // The content's own handlers (registered while it loaded) run before ours on its window, so a
+  // SCO that finishes as the page goes away sends one request, not two racing ones.
+  frame.addEventListener("load", function () {
+    try {
+      if (frame.contentWindow && frame.src !== "about:blank") {
+        frame.contentWindow.addEventListener("pagehide", flushIfPending);
+        flushWithFrame = true;
+      }
+    } catch (e) {
+      flushWithFrame = false;
+    }
   });
 
   function store(finish) {
@@ -446,6 +462,17 @@
   }
 
   // --- Launch: start the session, then load the content -----------------------------------------
+  var preview = root.getAttribute("data-preview");
+  if (preview) {
+    // An author's preview: the API answers as for a learner, but nothing is sent or stored.
+    var start = JSON.parse(preview);
+    st.values = start.values;
+    st.launched = true;
+    store = function () { st.pending = []; return true; };
+    sendKeepalive = function () {};
+    frame.src = start.content_url;
+    return;
+  }
   var launch = post(root.getAttribute("data-launch-url"), {}, false);
   launch.onload = function () {
     if (launch.status !== 200) {
