@@ -98,7 +98,8 @@ ELEMENTS_12: dict[str, tuple[str, str]] = {
     "cmi.core.lesson_mode": (RO, "string:255"),
     "cmi.core.exit": (WO, "exit12"),
     "cmi.core.session_time": (WO, "timespan12"),
-    "cmi.suspend_data": (RW, "string:4096"),
+    # CMIString4096 in the standard; authoring tools routinely write more, and LMSs accept it.
+    "cmi.suspend_data": (RW, "string:64000"),
     "cmi.launch_data": (RO, "string:4096"),
     "cmi.comments": (RW, "string:4096"),
     "cmi.comments_from_lms": (RO, "string:4096"),
