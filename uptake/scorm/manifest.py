@@ -164,6 +164,7 @@ def parse(xml: bytes, files: Collection[str]) -> Manifest:
     """The manifest of a package whose files are `files` (normalised paths). ManifestInvalid
     lists every problem found."""
     problems: list[str] = []
+    by_case = {name.casefold(): name for name in files}
     try:
         root = fromstring(xml)
     except DefusedXmlException:
@@ -302,12 +303,17 @@ def parse(xml: bytes, files: Collection[str]) -> Manifest:
             return "", scorm_type
         path = launch_path(url)
         if path not in files:
+            # Tools on Windows often get the case wrong; the zip has no two names differing
+            # only by case (archive.py refuses them), so the match is unambiguous.
+            path = by_case.get(path.casefold(), path)
+        if path not in files:
             problems.append(
                 _("The resource “%(ref)s” launches “%(path)s”, which is not in the zip.")
                 % {"ref": ref, "path": path}
             )
             return "", scorm_type
-        return normalise(parts.path) + (f"?{parts.query}" if parts.query else "") + (
+        # The stored href is the file's real (decoded) path; the player quotes it again.
+        return path + (f"?{parts.query}" if parts.query else "") + (
             f"#{parts.fragment}" if parts.fragment else ""
         ), scorm_type
 

@@ -72,9 +72,12 @@ def content(request: HttpRequest, package_id: int, path: str) -> FileResponse:
     viewer = _viewer(request)
     package = selectors.get_package(tenant_id=viewer.tenant_id, package_id=package_id)
     name = normalise(path)
-    if not selectors.may_open_content(viewer=viewer, package=package) or name not in set(
-        package.files
-    ):
+    files = set(package.files)
+    if name not in files:
+        # Content written on Windows often links with the wrong case; names are unique
+        # regardless of case (archive.py), so the match is unambiguous.
+        name = {f.casefold(): f for f in files}.get(name.casefold(), name)
+    if not selectors.may_open_content(viewer=viewer, package=package) or name not in files:
         raise NotFound(_("There is no file “%(path)s” in this package.") % {"path": path})
     response = FileResponse(
         default_storage.open(f"{package.storage_dir}/{name}", "rb"),

@@ -123,3 +123,9 @@ def test_manifest_without_organization_has_nothing_to_launch():
 
 def test_launch_path_drops_query_and_decodes():
     assert launch_path("a%20b/c.html?x=1#top") == "a b/c.html"
+
+
+def test_hrefs_are_stored_decoded_and_matched_regardless_of_case():
+    package = Package(version="1.2", scos=[Sco("a", "A", "My%20Lesson/Index.HTML?x=1")])
+    item = parse(package.manifest().encode(), {"my lesson/index.html"}).items[0]
+    assert item.href == "my lesson/index.html?x=1"

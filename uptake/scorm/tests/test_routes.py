@@ -281,3 +281,10 @@ def test_authors_preview_a_package_without_anything_recorded(
     assert "/launch" not in page
     _log_in(client, learner)
     assert client.get(f"/scorm/activities/{scorm_activity.pk}/preview/").status_code == 403
+
+
+def test_files_linked_with_the_wrong_case_are_still_served(client, author, learner, scorm_activity):
+    package = _uploaded(author, scorm_activity)
+    enrol(learner, scorm_activity.course)
+    _log_in(client, learner)
+    assert client.get(f"/scorm/content/{package.pk}/CSS/Site.css").status_code == 200
