@@ -288,3 +288,16 @@ def test_files_linked_with_the_wrong_case_are_still_served(client, author, learn
     enrol(learner, scorm_activity.course)
     _log_in(client, learner)
     assert client.get(f"/scorm/content/{package.pk}/CSS/Site.css").status_code == 200
+
+
+def test_the_back_office_lists_packages_items_and_states(client, author, learner, scorm_activity):
+    package = _uploaded(author, scorm_activity)
+    item = Item.objects.get(package=package)
+    enrollment = enrol(learner, scorm_activity.course)
+    services.launch(actor=Actor.person(learner.pk), enrollment=enrollment, item=item)
+    author.user.is_staff = author.user.is_superuser = True
+    author.user.save()
+    _log_in(client, author)
+    for model in ("package", "item", "scostate"):
+        assert client.get(f"/admin/scorm/{model}/").status_code == 200
+    assert client.get(f"/admin/scorm/package/{package.pk}/change/").status_code == 200
