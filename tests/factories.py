@@ -136,3 +136,33 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
     tenant = factory.SelfAttribute("person.tenant")
     course = factory.SubFactory(CourseFactory, tenant=factory.SelfAttribute("..tenant"))
     assigned_at = factory.LazyFunction(timezone.now)
+
+
+# --- SCORM (uptake.scorm) --------------------------------------------------------------------
+
+
+class ScormPackageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "scorm.Package"
+
+    activity = factory.SubFactory(ActivityFactory, kind="scorm")
+    tenant = factory.SelfAttribute("activity.tenant")
+    version = "1.2"
+    edition = "SCORM 1.2"
+    title = factory.Sequence(lambda n: f"Package {n}")
+    storage_dir = factory.Sequence(lambda n: f"scorm/test/{n}")
+    files = factory.LazyFunction(lambda: ["imsmanifest.xml", "index.html"])
+    uploaded_at = factory.LazyFunction(timezone.now)
+
+
+class ScormItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "scorm.Item"
+
+    package = factory.SubFactory(ScormPackageFactory)
+    tenant = factory.SelfAttribute("package.tenant")
+    identifier = factory.Sequence(lambda n: f"item-{n}")
+    title = factory.Sequence(lambda n: f"SCO {n}")
+    position = factory.Sequence(lambda n: n)
+    href = "index.html"
+    scorm_type = "sco"

@@ -24,6 +24,7 @@ from tests.factories import (
     ModuleFactory,
     PersonFactory,
     QuestionFactory,
+    ScormItemFactory,
     grant,
 )
 from uptake.core.actor import Actor
@@ -34,7 +35,12 @@ from uptake.xapi.services import create_credential as create_xapi_credential
 
 pytestmark = pytest.mark.django_db
 
-B_MARKERS = ("globex-secret-person@example.com", "Globex Secret Course", "Globex secret question")
+B_MARKERS = (
+    "globex-secret-person@example.com",
+    "Globex Secret Course",
+    "Globex secret question",
+    "Globex secret SCO",
+)
 
 
 def _tenant_b(other_tenant) -> dict[str, Any]:
@@ -54,6 +60,15 @@ def _tenant_b(other_tenant) -> dict[str, Any]:
     )
     return {
         "xapi_credential": xapi_credential,
+    scorm_item = ScormItemFactory(
+        tenant=other_tenant,
+        title=B_MARKERS[3],
+        package__tenant=other_tenant,
+        package__activity__module=module,
+        package__activity__title=B_MARKERS[3],
+    )
+    return {
+        "scorm_item": scorm_item,
         "person": person,
         "report": report,
         "course": course,
@@ -69,6 +84,8 @@ def _param_value(name: str, path: str, b: dict[str, Any]) -> int:
     name = name.lower()
     if name.startswith("credential"):
         return b["xapi_credential"].pk
+    if name.startswith("item"):
+        return b["scorm_item"].pk
     for key in ("person", "course", "module", "question", "enrollment"):
         if name.startswith(key):
             return b[key].pk

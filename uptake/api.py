@@ -33,6 +33,7 @@ def _mount() -> None:
     from uptake.people.routes import router as people_router
     from uptake.progress.routes import router as progress_router
     from uptake.xapi.routes import router as xapi_router
+    from uptake.scorm.routes import router as scorm_router
 
     api.add_router("/people", people_router, tags=["people"])
     api.add_router("/courses", catalog_router, tags=["catalogue"])
@@ -44,6 +45,7 @@ def _mount() -> None:
     api.add_router("/notifications", notifications_router, tags=["notifications"])
     api.add_router("/audiences", audiences_router, tags=["audiences"])
     api.add_router("/xapi", xapi_router, tags=["xapi"])
+    api.add_router("/scorm", scorm_router, tags=["scorm"])
 
 
 _mount()

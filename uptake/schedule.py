@@ -53,6 +53,12 @@ SCHEDULE: list[Job] = [
         task_path="uptake.audiences.tasks.recompute_all_audiences",
         cron="15 2 * * *",
     ),
+    # Files of deleted SCORM packages (their activity deleted, or an upload that crashed).
+    Job(
+        id="sweep-scorm-files",
+        task_path="uptake.scorm.tasks.sweep_orphaned_package_files",
+        cron="50 3 * * *",
+    ),
 ]
 
 

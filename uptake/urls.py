@@ -20,6 +20,7 @@ urlpatterns = [
     path("assignments/", include("uptake.assignments.urls")),
     path("notifications/", include("uptake.notifications.urls")),
     path("xapi/", include("uptake.xapi.urls")),
+    path("scorm/", include("uptake.scorm.urls")),
     path("", include("uptake.web.urls")),
 ]
 

@@ -118,6 +118,7 @@ class ActivityForm(forms.Form):
         rules.VIDEO: ("url", "file", "remove_file"),
         rules.FILE: ("file", "remove_file"),
         rules.QUIZ: ("pass_mark", "attempts_allowed", "shuffle_questions"),
+        rules.SCORM: (),
     }
     KIND_FIELDS = (
         "url",

@@ -63,6 +63,7 @@ class Activity(TenantScoped):
         FILE = "file", _("File")
         LINK = "link", _("External link")
         QUIZ = "quiz", _("Knowledge check")
+        SCORM = "scorm", _("SCORM package")
 
     module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="activities")
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="activities")

@@ -24,7 +24,8 @@ from uptake.people.rules import CONTENT_OWNER, PLATFORM_ADMIN
 
 # Kinds, spelled as in catalog/models.py (kept here so the rules need no ORM import).
 PAGE, VIDEO, FILE, LINK, QUIZ = "page", "video", "file", "link", "quiz"
-ACTIVITY_KINDS = (PAGE, VIDEO, FILE, LINK, QUIZ)
+SCORM = "scorm"  # its package is uploaded through uptake.scorm, which keeps the zip as `file`
+ACTIVITY_KINDS = (PAGE, VIDEO, FILE, LINK, QUIZ, SCORM)
 SINGLE, MULTIPLE, TRUE_FALSE, SHORT = "single", "multiple", "true_false", "short"
 QUESTION_KINDS = (SINGLE, MULTIPLE, TRUE_FALSE, SHORT)
 CHOICE_KINDS = (SINGLE, MULTIPLE, TRUE_FALSE)
@@ -240,6 +241,13 @@ def upload_problems(
 ) -> list[FieldProblem]:
     """Every reason an upload is refused: wrong kind of activity, extension, or too large."""
     allowed = ALLOWED_EXTENSIONS.get(kind)
+    if kind == SCORM:
+        return [
+            FieldProblem(
+                _("A SCORM package is uploaded in the activity's “SCORM package” section."),
+                field=field_name,
+            )
+        ]
     if allowed is None:
         return [
             FieldProblem(
@@ -412,6 +420,14 @@ def activity_problems(activity: ActivitySpec, *, where: str = "") -> list[FieldP
             problems.append(
                 FieldProblem(
                     _("The file activity “%(title)s” has no file uploaded.") % {"title": named},
+                    field=f"{prefix}file",
+                )
+            )
+    elif activity.kind == SCORM:
+        if not activity.has_file:
+            problems.append(
+                FieldProblem(
+                    _("The SCORM activity “%(title)s” has no package uploaded.") % {"title": named},
                     field=f"{prefix}file",
                 )
             )
