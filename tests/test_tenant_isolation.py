@@ -58,8 +58,6 @@ def _tenant_b(other_tenant) -> dict[str, Any]:
     xapi_credential, _secret = create_xapi_credential(
         actor=Actor.system(), tenant_id=other_tenant.pk, name=B_MARKERS[1]
     )
-    return {
-        "xapi_credential": xapi_credential,
     scorm_item = ScormItemFactory(
         tenant=other_tenant,
         title=B_MARKERS[3],
@@ -68,6 +66,7 @@ def _tenant_b(other_tenant) -> dict[str, Any]:
         package__activity__title=B_MARKERS[3],
     )
     return {
+        "xapi_credential": xapi_credential,
         "scorm_item": scorm_item,
         "person": person,
         "report": report,

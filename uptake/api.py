@@ -32,8 +32,8 @@ def _mount() -> None:
     from uptake.paths.routes import router as paths_router
     from uptake.people.routes import router as people_router
     from uptake.progress.routes import router as progress_router
-    from uptake.xapi.routes import router as xapi_router
     from uptake.scorm.routes import router as scorm_router
+    from uptake.xapi.routes import router as xapi_router
 
     api.add_router("/people", people_router, tags=["people"])
     api.add_router("/courses", catalog_router, tags=["catalogue"])
