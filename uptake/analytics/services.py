@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from uptake.analytics import fold, rollups
 from uptake.analytics.models import LearningEvent, Verb
-from uptake.core import clock
+from uptake.core import bulk, clock
 
 BULK_BATCH_SIZE = 1000
 
@@ -51,6 +52,7 @@ def record_event(
         data=data,
     )
     event.save(force_insert=True)
+    rollups.apply_events([fold.event_from(event)])
     return event
 
 
@@ -68,8 +70,61 @@ def record_events(*, events: list[LearningEvent]) -> int:
             event.occurred_at = now
         if event.data is None:
             event.data = {}
-    LearningEvent.objects.bulk_create(events, batch_size=BULK_BATCH_SIZE)
+    bulk.insert_rows(
+        LearningEvent,
+        _COLUMNS,
+        [
+            (
+                e.tenant_id,
+                e.person_id,
+                e.verb,
+                e.object_type,
+                e.object_id,
+                e.course_id,
+                e.occurred_at,
+                e.value,
+                e.data,
+            )
+            for e in events
+        ],
+    )
+    rollups.apply_events(fold.event_from(e) for e in events)
     return len(events)
+
+
+_COLUMNS = [
+    "tenant",
+    "person",
+    "verb",
+    "object_type",
+    "object_id",
+    "course_id",
+    "occurred_at",
+    "value",
+    "data",
+]
+
+
+def rollup_inserted_rows(*, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Bring the rollups up to date with LearningEvent rows another app inserted itself with
+    `uptake.core.bulk.insert_rows(LearningEvent, names, rows)` (same transaction)."""
+    index = {n: i for i, n in enumerate(names)}
+
+    def get(row: tuple[Any, ...], name: str) -> Any:
+        return row[index[name]] if name in index else None
+
+    rollups.apply_events(
+        fold.Event(
+            tenant_id=get(r, "tenant"),
+            person_id=get(r, "person"),
+            verb=get(r, "verb"),
+            object_id=get(r, "object_id"),
+            course_id=get(r, "course_id"),
+            occurred_at=get(r, "occurred_at"),
+            attempt=rollups._attempt(get(r, "data")),
+        )
+        for r in rows
+    )
 
 
 def new_event(
