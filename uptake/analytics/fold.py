@@ -103,6 +103,9 @@ COURSE_MERGE = ("min", "max", "min", "min", "max")
 # CheckFact columns, in this order.
 CHECK_COLUMNS = ("course_id", "attempts", "passes", "first_pass_attempt")
 CHECK_MERGE = ("keep", "sum", "sum", "min")
+# PersonFact columns, in this order (a week start is monotone in its moment: min commutes).
+PERSON_COLUMNS = ("first_active_at", "first_active_week", "first_assigned_at", "first_assigned_week")
+PERSON_MERGE = ("min", "min", "min", "min")
 
 
 @dataclass
@@ -111,6 +114,7 @@ class Delta:
 
     course: dict[tuple[int, int, int], list[Any]] = field(default_factory=dict)
     checks: dict[tuple[int, int, int], list[Any]] = field(default_factory=dict)
+    people: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
     active: set[tuple[int, int, str, dt.date]] = field(default_factory=set)
     daily: Counter[tuple[int, dt.date, int, str]] = field(default_factory=Counter)
 
@@ -133,12 +137,23 @@ def fold(events: Iterable[Event]) -> Delta:
     delta = Delta()
     course = delta.course
     checks = delta.checks
+    people = delta.people
     for e in events:
         day = utc_day(e.occurred_at)
         delta.daily[(e.tenant_id, day, e.course_id or 0, e.verb)] += 1
+        person: list[Any] | None = None
         if e.verb in ACTIVE_VERBS:
             for grain, start in period_starts(day):
                 delta.active.add((e.tenant_id, e.person_id, grain, start))
+            person = [e.occurred_at, week_start(day), None, None]
+        elif e.verb == "assigned":
+            person = [None, None, e.occurred_at, week_start(day)]
+        if person is not None:
+            pkey = (e.tenant_id, e.person_id)
+            old_person = people.get(pkey)
+            people[pkey] = (
+                person if old_person is None else merge_values(old_person, person, PERSON_MERGE)
+            )
         if e.course_id is not None:
             at = e.occurred_at
             new: list[Any] | None = None

@@ -143,3 +143,20 @@ class DailyCount(models.Model):
                 fields=["tenant", "day", "course_id", "verb"], name="dailycount_unique"
             )
         ]
+
+
+class PersonFact(models.Model):
+    """One row per person with any event: first activity and first assignment (and their
+    ISO weeks, for cohorts and retention curves)."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    first_active_at = models.DateTimeField(null=True)
+    first_active_week = models.DateField(null=True)
+    first_assigned_at = models.DateTimeField(null=True)
+    first_assigned_week = models.DateField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "person"], name="personfact_unique")
+        ]

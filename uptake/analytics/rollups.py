@@ -23,6 +23,7 @@ from uptake.analytics.models import (
     CourseFact,
     DailyCount,
     LearningEvent,
+    PersonFact,
 )
 
 _ROWS_PER_STATEMENT = 200  # multi-row VALUES with RETURNING (4 parameters a row)
@@ -94,6 +95,17 @@ def apply(delta: fold.Delta) -> None:
             fold.CHECK_MERGE,
             [[*k, *vals] for k, vals in sorted(delta.checks.items())],
         )
+    if delta.people:
+        _upsert(
+            PersonFact._meta.db_table,
+            ["tenant_id", "person_id"],
+            fold.PERSON_COLUMNS,
+            fold.PERSON_MERGE,
+            [
+                [t, p, _dt(a), _date_or_none(aw), _dt(s), _date_or_none(sw)]
+                for (t, p), (a, aw, s, sw) in sorted(delta.people.items())
+            ],
+        )
     if delta.active:
         _apply_active(sorted(delta.active))
     if delta.daily:
@@ -135,6 +147,10 @@ def _apply_active(keys: list[tuple[int, int, str, dt.date]]) -> None:
         )
 
 
+def _date_or_none(value: dt.date | None) -> Any:
+    return None if value is None else _date(value)
+
+
 def _as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
@@ -143,7 +159,7 @@ def apply_events(events: Iterable[fold.Event]) -> None:
     apply(fold.fold(events))
 
 
-ROLLUP_MODELS = (CourseFact, CheckFact, ActivePeriod, ActiveCount, DailyCount)
+ROLLUP_MODELS = (CourseFact, CheckFact, PersonFact, ActivePeriod, ActiveCount, DailyCount)
 REBUILD_CHUNK = 200_000
 
 

@@ -14,6 +14,7 @@ from uptake.analytics.models import (
     CourseFact,
     DailyCount,
     LearningEvent,
+    PersonFact,
 )
 
 LEARNER_VERBS = {
@@ -78,12 +79,28 @@ def expected() -> dict[str, Any]:
             active.add((e.tenant_id, e.person_id, "d", d))
             active.add((e.tenant_id, e.person_id, "w", d - dt.timedelta(days=d.weekday())))
             active.add((e.tenant_id, e.person_id, "m", d.replace(day=1)))
+    people: dict[tuple[int, int], tuple[Any, ...]] = {}
+    for key in {(e.tenant_id, e.person_id) for e in events}:
+        mine = [e for e in events if (e.tenant_id, e.person_id) == key]
+        active_at = min((e.occurred_at for e in mine if e.verb in LEARNER_VERBS), default=None)
+        assigned_at = min((e.occurred_at for e in mine if e.verb == "assigned"), default=None)
+        if active_at is None and assigned_at is None:
+            continue
+
+        def monday(at: dt.datetime | None) -> dt.date | None:
+            if at is None:
+                return None
+            d = _day(at)
+            return d - dt.timedelta(days=d.weekday())
+
+        people[key] = (active_at, monday(active_at), assigned_at, monday(assigned_at))
     counts = Counter((t, g, s) for t, _p, g, s in active)
     daily = Counter((e.tenant_id, _day(e.occurred_at), e.course_id or 0, e.verb) for e in events)
     return {
         "course": facts,
         "checks": {k: (v[0], v[1], v[2], min(v[3], default=None)) for k, v in checks.items()},
         "active": active,
+        "people": people,
         "counts": dict(counts),
         "daily": dict(daily),
     }
@@ -109,6 +126,15 @@ def stored() -> dict[str, Any]:
                 c.first_pass_attempt,
             )
             for c in CheckFact.objects.all()
+        },
+        "people": {
+            (f.tenant_id, f.person_id): (
+                f.first_active_at,
+                f.first_active_week,
+                f.first_assigned_at,
+                f.first_assigned_week,
+            )
+            for f in PersonFact.objects.all()
         },
         "active": set(ActivePeriod.objects.values_list("tenant_id", "person_id", "grain", "start")),
         "counts": {
