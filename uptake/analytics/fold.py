@@ -104,7 +104,12 @@ COURSE_MERGE = ("min", "max", "min", "min", "max")
 CHECK_COLUMNS = ("course_id", "attempts", "passes", "first_pass_attempt")
 CHECK_MERGE = ("keep", "sum", "sum", "min")
 # PersonFact columns, in this order (a week start is monotone in its moment: min commutes).
-PERSON_COLUMNS = ("first_active_at", "first_active_week", "first_assigned_at", "first_assigned_week")
+PERSON_COLUMNS = (
+    "first_active_at",
+    "first_active_week",
+    "first_assigned_at",
+    "first_assigned_week",
+)
 PERSON_MERGE = ("min", "min", "min", "min")
 
 

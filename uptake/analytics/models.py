@@ -69,6 +69,9 @@ class CourseFact(models.Model):
         ]
         indexes = [models.Index(fields=["tenant", "course_id"])]
 
+    def __str__(self) -> str:
+        return f"{self.person_id} course {self.course_id}"
+
 
 class CheckFact(models.Model):
     """One row per person and knowledge check attempted: attempts, passes, and the attempt
@@ -89,6 +92,9 @@ class CheckFact(models.Model):
             )
         ]
         indexes = [models.Index(fields=["tenant", "activity_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} check {self.activity_id}"
 
 
 class Grain(models.TextChoices):
@@ -113,6 +119,9 @@ class ActivePeriod(models.Model):
         ]
         indexes = [models.Index(fields=["tenant", "person", "grain", "start"])]
 
+    def __str__(self) -> str:
+        return f"{self.person_id} active {self.grain} {self.start}"
+
 
 class ActiveCount(models.Model):
     """How many people were active in a period: DAU / WAU / MAU series."""
@@ -126,6 +135,9 @@ class ActiveCount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "grain", "start"], name="activecount_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.people} active {self.grain} {self.start}"
 
 
 class DailyCount(models.Model):
@@ -144,6 +156,9 @@ class DailyCount(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.verb} {self.n}"
+
 
 class PersonFact(models.Model):
     """One row per person with any event: first activity and first assignment (and their
@@ -160,3 +175,6 @@ class PersonFact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "person"], name="personfact_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} first active {self.first_active_at}"

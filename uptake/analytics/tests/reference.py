@@ -46,7 +46,11 @@ def expected() -> dict[str, Any]:
 
         assigned = times("assigned")
         started = times(
-            "launched", "activity_completed", "attempt_submitted", "passed", "failed",
+            "launched",
+            "activity_completed",
+            "attempt_submitted",
+            "passed",
+            "failed",
             "course_completed",
         )
         completed = times("course_completed")
@@ -137,10 +141,6 @@ def stored() -> dict[str, Any]:
             for f in PersonFact.objects.all()
         },
         "active": set(ActivePeriod.objects.values_list("tenant_id", "person_id", "grain", "start")),
-        "counts": {
-            (c.tenant_id, c.grain, c.start): c.people for c in ActiveCount.objects.all()
-        },
-        "daily": {
-            (c.tenant_id, c.day, c.course_id, c.verb): c.n for c in DailyCount.objects.all()
-        },
+        "counts": {(c.tenant_id, c.grain, c.start): c.people for c in ActiveCount.objects.all()},
+        "daily": {(c.tenant_id, c.day, c.course_id, c.verb): c.n for c in DailyCount.objects.all()},
     }
