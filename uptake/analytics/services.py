@@ -11,7 +11,9 @@ from typing import Any
 
 from uptake.analytics import fold, rollups
 from uptake.analytics.models import LearningEvent, Verb
+from uptake.analytics.selectors import Scope
 from uptake.core import bulk, clock
+from uptake.core.actor import Actor
 
 BULK_BATCH_SIZE = 1000
 
@@ -151,4 +153,46 @@ def new_event(
         value=value,
         occurred_at=occurred_at or clock.now(),
         data=data or {},
+    )
+
+
+def remind(
+    *,
+    actor: Actor,
+    scope: Scope,
+    metric: str,
+    message: str = "",
+    now: dt.datetime | None = None,
+) -> int:
+    """Remind, by in-app notification and email (through the outbox), everyone behind a
+    drill-down number, e.g. everyone not started. At most one such reminder per person, metric
+    and day (idempotency keys), so a double click sends nothing twice. Returns how many people
+    were newly reminded. The caller has checked that the actor may see `scope`."""
+    from django.utils.translation import gettext as _
+
+    from uptake.analytics import selectors
+    from uptake.core.errors import ValidationFailed
+    from uptake.notifications import services as notifications
+
+    if metric not in selectors.DRILL_METRICS or metric in ("completed", "assigned", "started"):
+        raise ValidationFailed(
+            _("Reminders go to people with something left to do (not started, overdue...).")
+        )
+    now = now or clock.now()
+    person_ids = selectors.drill_person_ids(scope=scope, metric=metric, now=now)
+    text = message.strip() or _(
+        "You have learning waiting for you. Open My learning to continue where you left off."
+    )
+    import hashlib
+
+    described = "|".join(f"{k}={v}" for k, v in sorted(scope.as_params().items()))
+    key = hashlib.sha256(described.encode()).hexdigest()[:16]
+    return notifications.notify(
+        tenant_id=scope.tenant_id,
+        person_ids=person_ids,
+        kind="reminder",
+        title=_("A reminder about your learning"),
+        body=text,
+        url="/",
+        idempotency_key_prefix=f"analytics-remind:{now.date()}:{metric}:{key}:{actor.person_id}",
     )

@@ -46,8 +46,7 @@ def _pairs(tenant_id: int, people: set[int] | None = None) -> dict[tuple[int, in
         if people is None or e.person_id in people:
             by_pair[(e.person_id, e.course_id)].append(e)  # type: ignore[index]
     due = {
-        (e.person_id, e.course_id): e.due_at
-        for e in Enrollment.objects.filter(tenant_id=tenant_id)
+        (e.person_id, e.course_id): e.due_at for e in Enrollment.objects.filter(tenant_id=tenant_id)
     }
     out = {}
     for key, evs in by_pair.items():
@@ -75,7 +74,9 @@ def _expected_counts(pairs: dict[Any, dict[str, Any]]) -> rules.AssignmentCounts
         started=sum(p["started"] is not None for p in v),
         completed=sum(p["completed"] is not None for p in v),
         activation_eligible=len(eligible),
-        activated=sum(p["started"] is not None and p["started"] - p["assigned"] <= week for p in eligible),
+        activated=sum(
+            p["started"] is not None and p["started"] - p["assigned"] <= week for p in eligible
+        ),
         with_due=sum(p["due"] is not None for p in v),
         due_completed=sum(p["due"] is not None and p["completed"] is not None for p in v),
         due_closed=sum(
@@ -132,12 +133,16 @@ def test_breakdowns_match_a_recomputation(org, by) -> None:  # type: ignore[no-u
 def test_manager_scope_is_the_whole_team(org) -> None:  # type: ignore[no-untyped-def]
     from uptake.people.selectors import team_members
 
-    boss = Person.objects.filter(tenant_id=org.tenant_id, manager__isnull=False).exclude(
-        reports=None
-    ).order_by("pk")[0]
+    boss = (
+        Person.objects.filter(tenant_id=org.tenant_id, manager__isnull=False)
+        .exclude(reports=None)
+        .order_by("pk")[0]
+    )
     team = {p.pk for p in team_members(manager=boss)}
     assert len(team) > 5
-    got = selectors.assignment_counts(scope=Scope(tenant_id=org.tenant_id, manager_id=boss.pk), now=NOW)
+    got = selectors.assignment_counts(
+        scope=Scope(tenant_id=org.tenant_id, manager_id=boss.pk), now=NOW
+    )
     assert got == _expected_counts(_pairs(org.tenant_id, people=team))
 
 
@@ -156,7 +161,11 @@ def test_active_users_match_a_recomputation(org) -> None:  # type: ignore[no-unt
     monday = today - dt.timedelta(days=today.weekday() + 7)
     week = {monday + dt.timedelta(days=i) for i in range(7)}
     month_start = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    month = {d for d in (month_start + dt.timedelta(days=i) for i in range(31)) if d.month == month_start.month}
+    month = {
+        d
+        for d in (month_start + dt.timedelta(days=i) for i in range(31))
+        if d.month == month_start.month
+    }
     dau = sum(yesterday in d for d in days.values())
     wau = sum(bool(week & d) for d in days.values())
     mau = sum(bool(month & d) for d in days.values())
