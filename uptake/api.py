@@ -23,6 +23,7 @@ problem.install(api)
 
 
 def _mount() -> None:
+    from uptake.analytics.routes import router as analytics_router
     from uptake.assignments.routes import router as assignments_router
     from uptake.audiences.routes import router as audiences_router
     from uptake.catalog.routes import router as catalog_router
@@ -42,6 +43,7 @@ def _mount() -> None:
     api.add_router("/assignments", assignments_router, tags=["assignments"])
     api.add_router("/notifications", notifications_router, tags=["notifications"])
     api.add_router("/audiences", audiences_router, tags=["audiences"])
+    api.add_router("/analytics", analytics_router, tags=["analytics"])
 
 
 _mount()
