@@ -17,8 +17,10 @@ def cell(value: Any, kind: str) -> str:
         return "–"
     if kind == "percent":
         return f"{float(value) * 100:.1f}%"
+    if kind == "float" and float(value).is_integer():
+        kind = "int"
     if kind == "float":
-        return formats.number_format(round(float(value), 2), decimal_pos=None, use_l10n=True)
+        return formats.number_format(round(float(value), 1), decimal_pos=1, use_l10n=True)
     if kind == "int":
         return formats.number_format(int(value), use_l10n=True, force_grouping=True)
     if kind == "datetime" and isinstance(value, dt.datetime):
