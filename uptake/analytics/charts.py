@@ -90,9 +90,15 @@ def line_chart(
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
             f'fill="{INK}">{escape(_fmt(v, percent))}</text>'
         )
-    step = max(1, len(x_labels) // 8)
+    step = max(1, (len(x_labels) + 7) // 8)
+    shown = list(range(0, len(x_labels), step))
+    if shown and shown[-1] != len(x_labels) - 1:
+        # Always name the last point; drop the label before it when the two would crowd.
+        if len(x_labels) - 1 - shown[-1] < step / 2:
+            shown.pop()
+        shown.append(len(x_labels) - 1)
     for i, label in enumerate(x_labels):
-        if i % step == 0 or i == len(x_labels) - 1:
+        if i in shown:
             parts.append(
                 f'<text x="{px(i):.1f}" y="{height - 14}" text-anchor="middle" font-size="11" '
                 f'fill="{INK}">{escape(label)}</text>'

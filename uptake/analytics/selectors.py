@@ -455,8 +455,10 @@ def check_counts(*, scope: Scope) -> rules.CheckCounts:
     csql, cparams = course_filter(scope, "ck.course_id")
     row = _fetch(
         "SELECT COUNT(*), SUM(CASE WHEN ck.passes > 0 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN ck.first_pass_attempt = 1 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN ck.passes > 0 THEN COALESCE(ck.first_pass_attempt, 1) ELSE 0 END) "
+        "SUM(CASE WHEN ck.passes > 0 AND COALESCE(ck.first_pass_attempt, "
+        "ck.attempts - ck.passes + 1) = 1 THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN ck.passes > 0 THEN COALESCE(ck.first_pass_attempt, "
+        "ck.attempts - ck.passes + 1) ELSE 0 END) "
         f"FROM {t['ck']} ck WHERE ck.tenant_id = %s AND ck.attempts > 0{psql}{csql}",
         [scope.tenant_id, *pparams, *cparams],
     )[0]
@@ -470,8 +472,10 @@ def hardest_checks(*, scope: Scope, limit: int = 10) -> list[tuple[int, rules.Ch
     csql, cparams = course_filter(scope, "ck.course_id")
     rows = _fetch(
         "SELECT ck.activity_id, COUNT(*), SUM(CASE WHEN ck.passes > 0 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN ck.first_pass_attempt = 1 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN ck.passes > 0 THEN COALESCE(ck.first_pass_attempt, 1) ELSE 0 END) "
+        "SUM(CASE WHEN ck.passes > 0 AND COALESCE(ck.first_pass_attempt, "
+        "ck.attempts - ck.passes + 1) = 1 THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN ck.passes > 0 THEN COALESCE(ck.first_pass_attempt, "
+        "ck.attempts - ck.passes + 1) ELSE 0 END) "
         f"FROM {t['ck']} ck WHERE ck.tenant_id = %s AND ck.attempts > 0{psql}{csql} "
         "GROUP BY ck.activity_id HAVING COUNT(*) >= 5",
         [scope.tenant_id, *pparams, *cparams],

@@ -171,14 +171,14 @@ def _dashboard_context(scope: Scope, *, breakdown_by: str) -> dict[str, Any]:
                 "table": retention,
                 "chart": charts.line_chart(
                     title=retention.title,
-                    x_labels=[_("week %(k)d") % {"k": k} for k in range(week_count)],
+                    x_labels=[str(k) for k in range(week_count)],
                     series=[(r[0].strftime("%d %b"), list(r[2:])) for r in recent]
                     + [(_("All"), list(overall[0][2:])) for _o in overall[:1]],
                     percent=True,
                 ),
                 "note": _(
-                    "Each line is the people first assigned in one week: the share of them "
-                    "active in each following week."
+                    "Each line is the people first assigned in one week (named at its end): the "
+                    "share of them active 0, 1, 2... weeks later."
                 ),
             },
             {

@@ -26,7 +26,9 @@ def test_admin_and_manager_dashboards_render_with_data(page, live_server) -> Non
     admin = Person.objects.filter(tenant_id=summary.tenant_id, user__isnull=False).order_by("pk")[0]
     grant(admin, people_rules.PLATFORM_ADMIN)
     manager = (
-        Person.objects.filter(tenant_id=summary.tenant_id, manager__isnull=False, user__isnull=False)
+        Person.objects.filter(
+            tenant_id=summary.tenant_id, manager__isnull=False, user__isnull=False
+        )
         .exclude(reports=None)
         .order_by("-pk")[0]
     )
