@@ -215,9 +215,12 @@ def test_knowledge_check_metrics_match_a_recomputation(org) -> None:  # type: ig
     passed = [sorted(x.number for x in v if x.passed) for v in attempts.values()]
     passed = [p for p in passed if p]
     got = selectors.check_counts(scope=Scope(tenant_id=org.tenant_id))
-    # The generator does not put the attempt number in the events: first passes count as 1.
+    # The generator puts no attempt number in the events: attempts - passes + 1 stands in.
     assert got.people == len(attempts) > 5
     assert got.passed == len(passed)
+    assert got.first_try == sum(p[0] == 1 for p in passed)
+    assert got.attempts_to_pass_sum == sum(p[0] for p in passed)
+    assert 0 < got.first_try < got.passed
     kpis = rules.check_kpis(got)
     assert kpis.pass_rate == len(passed) / len(attempts)
 
