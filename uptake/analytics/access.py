@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from uptake.analytics.selectors import Scope
+from uptake.analytics.selectors import Scope, with_team
 from uptake.core.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from uptake.identity.context import Viewer
 from uptake.people import rules as people_rules
@@ -83,13 +83,15 @@ def scope_for(
             raise NotFound(_("There is no such manager in your team."))
     elif not is_analyst(viewer):
         manager_id = viewer.person.pk
-    return Scope(
-        tenant_id=tenant_id,
-        manager_id=manager_id,
-        audience_id=audience_id,
-        department=department or None,
-        location=location or None,
-        hire_month=hire_month or None,
-        course_id=course_id,
-        path_id=path_id,
+    return with_team(
+        Scope(
+            tenant_id=tenant_id,
+            manager_id=manager_id,
+            audience_id=audience_id,
+            department=department or None,
+            location=location or None,
+            hire_month=hire_month or None,
+            course_id=course_id,
+            path_id=path_id,
+        )
     )

@@ -98,8 +98,12 @@ COURSE_COLUMNS = (
     "started_at",
     "completed_at",
     "last_withdrawn_at",
+    "activation_deadline",
 )
-COURSE_MERGE = ("min", "max", "min", "min", "max")
+COURSE_MERGE = ("min", "max", "min", "min", "max", "min")
+# First assignment + ACTIVATION_WINDOW, kept so that "activated" is a plain comparison of two
+# stored columns (min commutes with adding a constant).
+ACTIVATION_WINDOW = dt.timedelta(days=7)
 # CheckFact columns, in this order.
 CHECK_COLUMNS = ("course_id", "attempts", "passes", "first_pass_attempt")
 CHECK_MERGE = ("keep", "sum", "sum", "min")
@@ -163,11 +167,12 @@ def fold(events: Iterable[Event]) -> Delta:
             at = e.occurred_at
             new: list[Any] | None = None
             if e.verb == "assigned":
-                new = [at, at, None, None, None]
+                new = [at, at, None, None, None, at + ACTIVATION_WINDOW]
             elif e.verb == "withdrawn":
-                new = [None, None, None, None, at]
+                new = [None, None, None, None, at, None]
             elif e.verb in START_VERBS:
-                new = [None, None, at, at if e.verb == "course_completed" else None, None]
+                done = at if e.verb == "course_completed" else None
+                new = [None, None, at, done, None, None]
             if new is not None:
                 key = (e.tenant_id, e.person_id, e.course_id)
                 old = course.get(key)

@@ -60,6 +60,8 @@ class CourseFact(models.Model):
     started_at = models.DateTimeField(null=True)
     completed_at = models.DateTimeField(null=True)
     last_withdrawn_at = models.DateTimeField(null=True)
+    # first_assigned_at + 7 days: "activated" is started_at <= activation_deadline.
+    activation_deadline = models.DateTimeField(null=True)
 
     class Meta:
         constraints = [

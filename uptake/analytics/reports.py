@@ -44,9 +44,11 @@ def _pct(label: str, key: str) -> Column:
 # --- KPIs --------------------------------------------------------------------------------------
 
 
-def kpis(*, scope: Scope, now: dt.datetime | None = None) -> Table:
+def kpis(
+    *, scope: Scope, now: dt.datetime | None = None, counts: rules.AssignmentCounts | None = None
+) -> Table:
     now = now or clock.now()
-    counts = selectors.assignment_counts(scope=scope, now=now)
+    counts = counts or selectors.assignment_counts(scope=scope, now=now)
     k = rules.assignment_kpis(counts)
     users = selectors.active_users(scope=scope, today=now.date())
     curves = selectors.retention(scope=scope, cohort="active", today=now.date())
@@ -89,8 +91,10 @@ def kpis(*, scope: Scope, now: dt.datetime | None = None) -> Table:
     )
 
 
-def funnel(*, scope: Scope, now: dt.datetime | None = None) -> Table:
-    counts = selectors.assignment_counts(scope=scope, now=now or clock.now())
+def funnel(
+    *, scope: Scope, now: dt.datetime | None = None, counts: rules.AssignmentCounts | None = None
+) -> Table:
+    counts = counts or selectors.assignment_counts(scope=scope, now=now or clock.now())
     return Table(
         name="funnel",
         title=_("Funnel: assigned → started → completed"),

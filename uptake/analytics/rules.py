@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-ACTIVATION_DAYS = 7
+ACTIVATION_DAYS = 7  # the same window as fold.ACTIVATION_WINDOW
 RETENTION_WEEKS = 12
 Z95 = 1.959963984540054
 

@@ -53,6 +53,8 @@ class Scope:
     hire_month: str | None = None  # "YYYY-MM"
     course_id: int | None = None
     path_id: int | None = None
+    # The manager's team, when known (see with_team): small teams filter by id.
+    team: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def people_filtered(self) -> bool:
@@ -156,12 +158,49 @@ def _as_datetime(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+TEAM_AS_IDS = 5000  # a team up to this size filters by its ids, a larger one by a recursive query
+
+
+def with_team(scope: Scope) -> Scope:
+    """The scope with its manager's team resolved to ids (one query per level), when small."""
+    from dataclasses import replace
+
+    from uptake.people.models import Person
+
+    if scope.manager_id is None:
+        return scope
+    seen = {scope.manager_id}
+    team: list[int] = []
+    level = [scope.manager_id]
+    while level:
+        found = []
+        for chunk in range(0, len(level), 5000):
+            found.extend(
+                Person.objects.filter(
+                    tenant_id=scope.tenant_id,
+                    manager_id__in=level[chunk : chunk + 5000],
+                    is_active=True,
+                ).values_list("pk", flat=True)
+            )
+        level = [pk for pk in found if pk not in seen]
+        seen.update(level)
+        team.extend(level)
+        if len(team) > TEAM_AS_IDS:
+            return scope
+    return replace(scope, team=tuple(sorted(team)))
+
+
 def person_filter(scope: Scope, col: str) -> tuple[str, list[Any]]:
     """SQL (" AND ...") keeping rows whose person column `col` is in the scope's people."""
     t = _tables()
     sql = ""
     params: list[Any] = []
-    if scope.manager_id is not None:
+    if scope.manager_id is not None and scope.team is not None:
+        if not scope.team:
+            return " AND 1 = 0", []
+        sql += f" AND {col} IN ({', '.join(['%s'] * len(scope.team))})"
+        params += list(scope.team)
+    elif scope.manager_id is not None:
         # The whole team: active people anywhere below the manager (as team_members walks it).
         sql += (
             f" AND {col} IN (WITH RECURSIVE team(id) AS ("
@@ -226,14 +265,13 @@ _CURRENT = (
 def _counts_select(now: dt.datetime) -> tuple[str, list[Any]]:
     cut = _dtp(now - dt.timedelta(days=rules.ACTIVATION_DAYS))
     nowp = _dtp(now)
-    days = _days("cf.first_assigned_at", "cf.started_at")
     sql = (
         "COUNT(*), "
         "SUM(CASE WHEN cf.started_at IS NOT NULL THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN cf.completed_at IS NOT NULL THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN cf.first_assigned_at <= %s THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN cf.first_assigned_at <= %s AND cf.started_at IS NOT NULL "
-        f"AND {days} <= {rules.ACTIVATION_DAYS} THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN cf.first_assigned_at <= %s "
+        "AND cf.started_at <= cf.activation_deadline THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN e.due_at IS NOT NULL THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN e.due_at IS NOT NULL AND cf.completed_at IS NOT NULL THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN e.due_at IS NOT NULL AND (e.due_at < %s OR cf.completed_at IS NOT NULL) "
@@ -591,7 +629,6 @@ def drill_down(
     t = _tables()
     nowp = _dtp(now)
     cut = _dtp(now - dt.timedelta(days=rules.ACTIVATION_DAYS))
-    days = _days("cf.first_assigned_at", "cf.started_at")
     conditions: dict[str, tuple[str, list[Any]]] = {
         "assigned": ("", []),
         "not_started": (" AND cf.started_at IS NULL", []),
@@ -599,8 +636,8 @@ def drill_down(
         "completed": (" AND cf.completed_at IS NOT NULL", []),
         "not_completed": (" AND cf.completed_at IS NULL", []),
         "not_activated": (
-            f" AND cf.first_assigned_at <= %s AND (cf.started_at IS NULL "
-            f"OR {days} > {rules.ACTIVATION_DAYS})",
+            " AND cf.first_assigned_at <= %s AND (cf.started_at IS NULL "
+            "OR cf.started_at > cf.activation_deadline)",
             [cut],
         ),
         "overdue": (

@@ -70,11 +70,12 @@ def _series(table: reports.Table, key: str) -> list[Any]:
 
 def _dashboard_context(scope: Scope, *, breakdown_by: str) -> dict[str, Any]:
     now = clock.now()
-    kpis = reports.kpis(scope=scope, now=now)
+    counts = selectors.assignment_counts(scope=scope, now=now)
+    kpis = reports.kpis(scope=scope, now=now, counts=counts)
     values = {row[0]: row[2] for row in kpis.rows}
     trend = reports.trend(scope=scope, now=now)
     weeks = [w.strftime("%d %b") for w in _series(trend, "week")]
-    funnel = reports.funnel(scope=scope, now=now)
+    funnel = reports.funnel(scope=scope, now=now, counts=counts)
     heat = reports.heatmap(scope=scope, now=now)
     retention = reports.retention(scope=scope, cohort="assigned", now=now)
     daily = reports.daily_active(scope=scope, now=now)

@@ -63,6 +63,7 @@ def expected() -> dict[str, Any]:
             min(started, default=None),
             min(completed, default=None),
             max(withdrawn, default=None),
+            min(assigned) + dt.timedelta(days=7) if assigned else None,
         )
     checks: dict[tuple[int, int, int], list[Any]] = {}
     for e in events:
@@ -119,6 +120,7 @@ def stored() -> dict[str, Any]:
                 f.started_at,
                 f.completed_at,
                 f.last_withdrawn_at,
+                f.activation_deadline,
             )
             for f in CourseFact.objects.all()
         },

@@ -140,10 +140,12 @@ def test_manager_scope_is_the_whole_team(org) -> None:  # type: ignore[no-untype
     )
     team = {p.pk for p in team_members(manager=boss)}
     assert len(team) > 5
-    got = selectors.assignment_counts(
-        scope=Scope(tenant_id=org.tenant_id, manager_id=boss.pk), now=NOW
-    )
-    assert got == _expected_counts(_pairs(org.tenant_id, people=team))
+    by_query = Scope(tenant_id=org.tenant_id, manager_id=boss.pk)
+    by_ids = selectors.with_team(by_query)
+    assert by_ids.team is not None and set(by_ids.team) == team
+    want = _expected_counts(_pairs(org.tenant_id, people=team))
+    assert selectors.assignment_counts(scope=by_query, now=NOW) == want
+    assert selectors.assignment_counts(scope=by_ids, now=NOW) == want
 
 
 def _active_days(tenant_id: int) -> dict[int, set[dt.date]]:
