@@ -110,11 +110,11 @@ def line_chart(
         path = ""
         pen_up = True
         last: tuple[float, float] | None = None
-        for i, v in enumerate(vs):
-            if v is None:
+        for i, point in enumerate(vs):
+            if point is None:
                 pen_up = True
                 continue
-            x, y = px(i), py(v)
+            x, y = px(i), py(point)
             path += f"{'M' if pen_up else 'L'}{x:.1f},{y:.1f}"
             pen_up = False
             last = (x, y)

@@ -11,7 +11,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # Verbs a learner does themself (assigned / withdrawn are done to them by someone else).
 ACTIVE_VERBS = frozenset(
@@ -31,8 +31,9 @@ START_VERBS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
+    """One event as the fold needs it (a plain tuple: cheap to build in bulk)."""
+
     tenant_id: int
     person_id: int
     verb: str
@@ -142,52 +143,78 @@ def merge_values(current: list[Any], new: list[Any], how: tuple[str, ...]) -> li
     return out
 
 
-def fold(events: Iterable[Event]) -> Delta:
+def fold(events: Iterable[Event | tuple[Any, ...]]) -> Delta:
+    """Fold events (Event or tuples in Event's field order) into rollup deltas.
+
+    The hot path of bulk writes: merges are written out inline (same rules as COURSE_MERGE,
+    CHECK_MERGE, PERSON_MERGE) and day -> week/month is computed once per distinct day."""
     delta = Delta()
     course = delta.course
     checks = delta.checks
     people = delta.people
-    for e in events:
-        day = utc_day(e.occurred_at)
-        delta.daily[(e.tenant_id, day, e.course_id or 0, e.verb)] += 1
-        person: list[Any] | None = None
-        if e.verb in ACTIVE_VERBS:
-            for grain, start in period_starts(day):
-                delta.active.add((e.tenant_id, e.person_id, grain, start))
-            person = [e.occurred_at, week_start(day), None, None]
-        elif e.verb == "assigned":
-            person = [None, None, e.occurred_at, week_start(day)]
-        if person is not None:
-            pkey = (e.tenant_id, e.person_id)
-            old_person = people.get(pkey)
-            people[pkey] = (
-                person if old_person is None else merge_values(old_person, person, PERSON_MERGE)
-            )
-        if e.course_id is not None:
-            at = e.occurred_at
-            new: list[Any] | None = None
-            if e.verb == "assigned":
-                new = [at, at, None, None, None, at + ACTIVATION_WINDOW]
-            elif e.verb == "withdrawn":
-                new = [None, None, None, None, at, None]
-            elif e.verb in START_VERBS:
-                done = at if e.verb == "course_completed" else None
-                new = [None, None, at, done, None, None]
-            if new is not None:
-                key = (e.tenant_id, e.person_id, e.course_id)
-                old = course.get(key)
-                course[key] = new if old is None else merge_values(old, new, COURSE_MERGE)
-        if e.verb in ("attempt_submitted", "passed") and e.object_id is not None:
-            passed = e.verb == "passed"
-            new_check = [
-                e.course_id,
-                0 if passed else 1,
-                1 if passed else 0,
-                e.attempt if passed else None,
-            ]
-            ckey = (e.tenant_id, e.person_id, e.object_id)
-            old_check = checks.get(ckey)
-            checks[ckey] = (
-                new_check if old_check is None else merge_values(old_check, new_check, CHECK_MERGE)
-            )
+    active = delta.active
+    daily = delta.daily
+    periods: dict[Any, tuple[dt.date, dt.date, dt.date]] = {}
+    window = ACTIVATION_WINDOW
+    for tenant_id, person_id, verb, object_id, course_id, at, attempt in events:
+        day = at.astimezone(dt.UTC).date() if at.tzinfo is not None else at.date()
+        daily[(tenant_id, day, course_id or 0, verb)] += 1
+        starts = periods.get(day)
+        if starts is None:
+            starts = periods[day] = (day, week_start(day), month_start(day))
+        if verb in ACTIVE_VERBS:
+            active.add((tenant_id, person_id, "d", starts[0]))
+            active.add((tenant_id, person_id, "w", starts[1]))
+            active.add((tenant_id, person_id, "m", starts[2]))
+            row = people.get((tenant_id, person_id))
+            if row is None:
+                people[(tenant_id, person_id)] = [at, starts[1], None, None]
+            elif row[0] is None or at < row[0]:
+                row[0], row[1] = at, starts[1]
+        elif verb == "assigned":
+            row = people.get((tenant_id, person_id))
+            if row is None:
+                people[(tenant_id, person_id)] = [None, None, at, starts[1]]
+            elif row[2] is None or at < row[2]:
+                row[2], row[3] = at, starts[1]
+        if course_id is not None:
+            key = (tenant_id, person_id, course_id)
+            if verb == "assigned":
+                c = course.get(key)
+                if c is None:
+                    course[key] = [at, at, None, None, None, at + window]
+                else:
+                    if c[0] is None or at < c[0]:
+                        c[0], c[5] = at, at + window
+                    if c[1] is None or at > c[1]:
+                        c[1] = at
+            elif verb == "withdrawn":
+                c = course.get(key)
+                if c is None:
+                    course[key] = [None, None, None, None, at, None]
+                elif c[4] is None or at > c[4]:
+                    c[4] = at
+            elif verb in START_VERBS:
+                done = verb == "course_completed"
+                c = course.get(key)
+                if c is None:
+                    course[key] = [None, None, at, at if done else None, None, None]
+                else:
+                    if c[2] is None or at < c[2]:
+                        c[2] = at
+                    if done and (c[3] is None or at < c[3]):
+                        c[3] = at
+        if object_id is not None and verb in ("attempt_submitted", "passed"):
+            ckey = (tenant_id, person_id, object_id)
+            k = checks.get(ckey)
+            if k is None:
+                k = checks[ckey] = [course_id, 0, 0, None]
+            elif k[0] is None:
+                k[0] = course_id
+            if verb == "passed":
+                k[2] += 1
+                if attempt is not None and (k[3] is None or attempt < k[3]):
+                    k[3] = attempt
+            else:
+                k[1] += 1
     return delta

@@ -9,6 +9,7 @@ model metadata, never from input.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -39,6 +40,47 @@ def _dt(value: dt.datetime | None) -> Any:
 
 def _date(value: dt.date) -> Any:
     return connection.ops.adapt_datefield_value(value)
+
+
+def datetime_writer() -> Any:
+    """A function giving the database value of an aware datetime for plain INSERTs: on SQLite
+    the text Django stores (UTC, no offset), made without the field machinery; elsewhere the
+    datetime itself."""
+    if connection.vendor != "sqlite":
+        return lambda value: value
+    utc = dt.UTC
+
+    def to_text(value: dt.datetime | None) -> str | None:
+        if value is None:
+            return None
+        return str(value.astimezone(utc).replace(tzinfo=None))
+
+    return to_text
+
+
+class _Adapt:
+    """Database values for dates and times, converted once per distinct value."""
+
+    def __init__(self) -> None:
+        ops = connection.ops
+        self._datetime = ops.adapt_datetimefield_value
+        self._date = ops.adapt_datefield_value
+        self._cache: dict[Any, Any] = {None: None}
+
+    def moment(self, value: dt.datetime | None) -> Any:
+        try:
+            return self._cache[value]
+        except KeyError:
+            out = self._cache[value] = self._datetime(value)
+            return out
+
+    def day(self, value: dt.date | None) -> Any:
+        key = ("d", value)
+        try:
+            return self._cache[key]
+        except KeyError:
+            out = self._cache[key] = None if value is None else self._date(value)
+            return out
 
 
 def _merge_sql(table: str, column: str, how: str) -> str:
@@ -79,13 +121,14 @@ def _upsert(
 
 def apply(delta: fold.Delta) -> None:
     """Merge `delta` into the rollups (call inside the transaction that wrote its events)."""
+    adapt = _Adapt()
     if delta.course:
         _upsert(
             CourseFact._meta.db_table,
             ["tenant_id", "person_id", "course_id"],
             fold.COURSE_COLUMNS,
             fold.COURSE_MERGE,
-            [[*k, *(_dt(v) for v in vals)] for k, vals in sorted(delta.course.items())],
+            [[*k, *map(adapt.moment, vals)] for k, vals in sorted(delta.course.items())],
         )
     if delta.checks:
         _upsert(
@@ -102,23 +145,23 @@ def apply(delta: fold.Delta) -> None:
             fold.PERSON_COLUMNS,
             fold.PERSON_MERGE,
             [
-                [t, p, _dt(a), _date_or_none(aw), _dt(s), _date_or_none(sw)]
+                [t, p, adapt.moment(a), adapt.day(aw), adapt.moment(s), adapt.day(sw)]
                 for (t, p), (a, aw, s, sw) in sorted(delta.people.items())
             ],
         )
     if delta.active:
-        _apply_active(sorted(delta.active))
+        _apply_active(sorted(delta.active), adapt)
     if delta.daily:
         _upsert(
             DailyCount._meta.db_table,
             ["tenant_id", "day", "course_id", "verb"],
             ["n"],
             ["sum"],
-            [[t, _date(d), c, v, n] for (t, d, c, v), n in sorted(delta.daily.items())],
+            [[t, adapt.day(d), c, v, n] for (t, d, c, v), n in sorted(delta.daily.items())],
         )
 
 
-def _apply_active(keys: list[tuple[int, int, str, dt.date]]) -> None:
+def _apply_active(keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt) -> None:
     """Insert the new person-periods; count only those that were not there yet."""
     table = _qn(ActivePeriod._meta.db_table)
     cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", "grain", "start"))
@@ -129,7 +172,7 @@ def _apply_active(keys: list[tuple[int, int, str, dt.date]]) -> None:
             values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
             params: list[Any] = []
             for t, p, g, s in batch:
-                params.extend((t, p, g, _date(s)))
+                params.extend((t, p, g, adapt.day(s)))
             cursor.execute(
                 f"INSERT INTO {table} ({cols}) VALUES {values} "  # noqa: S608
                 f"ON CONFLICT DO NOTHING RETURNING tenant_id, grain, {_qn('start')}",
@@ -147,15 +190,11 @@ def _apply_active(keys: list[tuple[int, int, str, dt.date]]) -> None:
         )
 
 
-def _date_or_none(value: dt.date | None) -> Any:
-    return None if value is None else _date(value)
-
-
 def _as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def apply_events(events: Iterable[fold.Event]) -> None:
+def apply_events(events: Iterable[fold.Event | tuple[Any, ...]]) -> None:
     apply(fold.fold(events))
 
 
@@ -184,20 +223,11 @@ def rebuild(*, tenant_id: int | None = None) -> int:
             return total
         last = chunk[-1][0]
         total += len(chunk)
-        apply_events(
-            fold.Event(
-                tenant_id=t,
-                person_id=p,
-                verb=v,
-                object_id=o,
-                course_id=c,
-                occurred_at=at,
-                attempt=_attempt(data),
-            )
-            for _pk, t, p, v, o, c, at, data in chunk
-        )
+        apply_events((t, p, v, o, c, at, _attempt(data)) for _pk, t, p, v, o, c, at, data in chunk)
 
 
 def _attempt(data: Any) -> int | None:
+    if isinstance(data, str) and '"attempt"' in data:
+        data = json.loads(data)
     value = data.get("attempt") if isinstance(data, dict) else None
     return value if isinstance(value, int) else None

@@ -196,7 +196,7 @@ def compare(request: HttpRequest, filters: Query[CompareIn]) -> Any:
     """Pilot comparison: every KPI of group A and group B (an audience, a department or a
     location each), A - B and its 95% confidence interval."""
     viewer = viewer_for(request)
-    common = {"course_id": filters.course_id, "path_id": filters.path_id}
+    common: dict[str, Any] = {"course_id": filters.course_id, "path_id": filters.path_id}
     a = access.scope_for(
         viewer=viewer,
         audience_id=filters.a_audience_id,

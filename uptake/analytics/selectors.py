@@ -173,7 +173,7 @@ def with_team(scope: Scope) -> Scope:
     team: list[int] = []
     level = [scope.manager_id]
     while level:
-        found = []
+        found: list[int] = []
         for chunk in range(0, len(level), 5000):
             found.extend(
                 Person.objects.filter(

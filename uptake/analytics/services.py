@@ -7,7 +7,10 @@ rolled-back change leaves no event behind and a committed one is never missing i
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
 
 from uptake.analytics import fold, rollups
 from uptake.analytics.models import LearningEvent, Verb
@@ -72,6 +75,7 @@ def record_events(*, events: list[LearningEvent]) -> int:
             event.occurred_at = now
         if event.data is None:
             event.data = {}
+    when = rollups.datetime_writer()
     bulk.insert_rows(
         LearningEvent,
         _COLUMNS,
@@ -83,15 +87,20 @@ def record_events(*, events: list[LearningEvent]) -> int:
                 e.object_type,
                 e.object_id,
                 e.course_id,
-                e.occurred_at,
+                when(e.occurred_at),
                 e.value,
-                e.data,
+                _json(e.data),
             )
             for e in events
         ],
     )
     rollups.apply_events(fold.event_from(e) for e in events)
     return len(events)
+
+
+def _json(data: dict[str, Any]) -> str:
+    # Serialised here once (most events carry {}), not by the field for every row.
+    return "{}" if not data else json.dumps(data, cls=DjangoJSONEncoder)
 
 
 _COLUMNS = [
@@ -109,21 +118,25 @@ _COLUMNS = [
 
 def rollup_inserted_rows(*, names: list[str], rows: list[tuple[Any, ...]]) -> None:
     """Bring the rollups up to date with LearningEvent rows another app inserted itself with
-    `uptake.core.bulk.insert_rows(LearningEvent, names, rows)` (same transaction)."""
+    `uptake.core.bulk.insert_rows(LearningEvent, names, rows)` (same transaction). `occurred_at`
+    must be a datetime; `data` a dict or its JSON text."""
     index = {n: i for i, n in enumerate(names)}
+    at = [index.get(n) for n in ("tenant", "person", "verb", "object_id", "course_id")]
+    when = index["occurred_at"]
+    data = index.get("data")
 
-    def get(row: tuple[Any, ...], name: str) -> Any:
-        return row[index[name]] if name in index else None
+    def pick(row: tuple[Any, ...], i: int | None) -> Any:
+        return None if i is None else row[i]
 
     rollups.apply_events(
-        fold.Event(
-            tenant_id=get(r, "tenant"),
-            person_id=get(r, "person"),
-            verb=get(r, "verb"),
-            object_id=get(r, "object_id"),
-            course_id=get(r, "course_id"),
-            occurred_at=get(r, "occurred_at"),
-            attempt=rollups._attempt(get(r, "data")),
+        (
+            pick(r, at[0]),
+            pick(r, at[1]),
+            pick(r, at[2]),
+            pick(r, at[3]),
+            pick(r, at[4]),
+            r[when],
+            rollups._attempt(pick(r, data)),
         )
         for r in rows
     )
