@@ -68,6 +68,19 @@ BENCHMARKS = [
         3600,
         about="My learning under 16 users on 100k people / 1M enrolments; stack memory",
     ),
+    Benchmark(
+        "analytics",
+        [PY, "bench/analytics.py"],
+        7200,
+        about="adoption analytics: 100k learners, 10M events; bulk/single writes, every endpoint",
+    ),
+    Benchmark(
+        "analytics_postgres",
+        [WITH_POSTGRES, PY, "bench/analytics.py"],
+        7200,
+        needs_postgres=True,
+        about="the same on PostgreSQL",
+    ),
 ]
 
 
