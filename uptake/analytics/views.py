@@ -68,7 +68,9 @@ def _series(table: reports.Table, key: str) -> list[Any]:
     return [row[index] for row in table.rows]
 
 
-def _dashboard_context(scope: Scope, *, breakdown_by: str) -> dict[str, Any]:
+def _dashboard_context(
+    scope: Scope, *, breakdown_by: str, heat_by: str = "department"
+) -> dict[str, Any]:
     now = clock.now()
     counts = selectors.assignment_counts(scope=scope, now=now)
     kpis = reports.kpis(scope=scope, now=now, counts=counts)
@@ -76,7 +78,7 @@ def _dashboard_context(scope: Scope, *, breakdown_by: str) -> dict[str, Any]:
     trend = reports.trend(scope=scope, now=now)
     weeks = [w.strftime("%d %b") for w in _series(trend, "week")]
     funnel = reports.funnel(scope=scope, now=now, counts=counts)
-    heat = reports.heatmap(scope=scope, now=now)
+    heat = reports.heatmap(scope=scope, rows_by=heat_by, now=now)
     retention = reports.retention(scope=scope, cohort="assigned", now=now)
     daily = reports.daily_active(scope=scope, now=now)
     breakdown = reports.breakdown(scope=scope, by=breakdown_by, now=now)
@@ -163,9 +165,15 @@ def _dashboard_context(scope: Scope, *, breakdown_by: str) -> dict[str, Any]:
                     col_labels=[w.strftime("%d %b") for w in heat_weeks],
                     values=[[shares.get((t, w)) for w in heat_weeks] for t in heat_teams],
                 ),
-                "note": _(
-                    "Teams are departments; darker cells and higher percentages mean more "
-                    "of the team was active that week."
+                "note": (
+                    _("Teams are departments.")
+                    if heat_by == "department"
+                    else _("Teams are the people reporting to each manager.")
+                )
+                + " "
+                + _(
+                    "Darker cells and higher percentages mean more of the team was active "
+                    "that week."
                 ),
             },
             {
@@ -243,7 +251,7 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
     overdue."""
     viewer = _viewer(request)
     scope = access.scope_for(viewer=viewer, manager_id=viewer.person.pk)
-    context = _dashboard_context(scope, breakdown_by="manager")
+    context = _dashboard_context(scope, breakdown_by="manager", heat_by="manager")
     overdue, total_overdue = reports.people(scope=scope, metric="overdue", limit=200)
     context.update(
         {
