@@ -43,6 +43,18 @@ class Event(NamedTuple):
     attempt: int | None = None  # data["attempt"] of attempt / pass / fail events
 
 
+def attempt_number(value: Any) -> int | None:
+    """The attempt number held in an event's data: a whole number, or its digits as text (what
+    the database gives back when it reads the JSON); anything else is no number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
 def event_from(row: Any) -> Event:
     """An Event from a LearningEvent (or anything with its attribute names)."""
     data = getattr(row, "data", None) or {}
@@ -54,7 +66,7 @@ def event_from(row: Any) -> Event:
         object_id=row.object_id,
         course_id=row.course_id,
         occurred_at=row.occurred_at,
-        attempt=attempt if isinstance(attempt, int) else None,
+        attempt=attempt_number(attempt),
     )
 
 

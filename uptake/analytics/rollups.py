@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Case, CharField, Value, When
+from django.db.models.fields.json import KT
 
 from uptake.analytics import fold
 from uptake.analytics.models import (
@@ -215,19 +217,35 @@ def rebuild(*, tenant_id: int | None = None) -> int:
     if tenant_id is not None:
         events = events.filter(tenant_id=tenant_id)
     fields = ("pk", "tenant_id", "person_id", "verb", "object_id", "course_id", "occurred_at")
+    # Only the attempt number is needed from `data`, and only for passes (read in the database,
+    # not by decoding every row's JSON).
+    events = events.annotate(
+        attempt=Case(
+            When(verb="passed", then=KT("data__attempt")),
+            default=Value(None),
+            output_field=CharField(),
+        )
+    )
     last = 0
     total = 0
     while True:
-        chunk = list(events.filter(pk__gt=last).values_list(*fields, "data")[:REBUILD_CHUNK])
+        chunk = list(events.filter(pk__gt=last).values_list(*fields, "attempt")[:REBUILD_CHUNK])
         if not chunk:
             return total
         last = chunk[-1][0]
         total += len(chunk)
-        apply_events((t, p, v, o, c, at, _attempt(data)) for _pk, t, p, v, o, c, at, data in chunk)
+        apply_events(
+            (t, p, v, o, c, at, _number(attempt)) for _pk, t, p, v, o, c, at, attempt in chunk
+        )
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, float) or value is None:
+        return None
+    return fold.attempt_number(value if isinstance(value, int) else str(value))
 
 
 def _attempt(data: Any) -> int | None:
     if isinstance(data, str) and '"attempt"' in data:
         data = json.loads(data)
-    value = data.get("attempt") if isinstance(data, dict) else None
-    return value if isinstance(value, int) else None
+    return fold.attempt_number(data.get("attempt") if isinstance(data, dict) else None)
