@@ -133,6 +133,15 @@ def _month(col: str) -> str:
     return f"strftime('%%Y-%%m', {col})"
 
 
+def _by_person(scope: Scope, col: str) -> str:
+    """`col` as written in a condition on a small team's rows: on SQLite, a unary plus stops
+    the planner from scanning a date range of everyone (it then reads each person's rows by
+    the per-person index); PostgreSQL's planner needs no hint."""
+    if scope.team is not None and not _pg():
+        return f"+{col}"
+    return col
+
+
 def _dtp(value: dt.datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
@@ -392,7 +401,8 @@ def active_series(*, scope: Scope, grain: str, since: dt.date) -> dict[dt.date, 
         psql, pparams = person_filter(scope, "ap.person_id")
         rows = _fetch(
             f"SELECT ap.start, COUNT(*) FROM {t['ap']} ap WHERE ap.tenant_id = %s "
-            f"AND ap.grain = %s AND ap.start >= %s{psql} GROUP BY ap.start",
+            f"AND {_by_person(scope, 'ap.grain')} = %s AND ap.start >= %s{psql} "
+            "GROUP BY ap.start",
             [scope.tenant_id, grain, _dp(since), *pparams],
         )
     return {_as_date(s): int(n) for s, n in rows}
@@ -468,17 +478,20 @@ def heatmap(
         rows_by
     ]
     psql, pparams = person_filter(scope, "p.id")
+    tenant_col = _by_person(scope, "p.tenant_id")
     heads = _fetch(
-        f"SELECT {key}, COUNT(*) FROM {t['person']} p WHERE p.tenant_id = %s "
+        f"SELECT {key}, COUNT(*) FROM {t['person']} p WHERE {tenant_col} = %s "
         f"AND p.is_active = %s{psql} GROUP BY {key}",
         [scope.tenant_id, True, *pparams],
     )
     headcount = {k: int(n) for k, n in heads if k not in (None, "")}
+    apsql, apparams = ("", []) if scope.team is None else person_filter(scope, "ap.person_id")
+    grain = _by_person(scope, "ap.grain")
     active_rows = _fetch(
         f"SELECT {key}, ap.start, COUNT(*) FROM {t['ap']} ap JOIN {t['person']} p "
-        f"ON p.id = ap.person_id WHERE ap.tenant_id = %s AND ap.grain = 'w' AND ap.start >= %s "
-        f"AND ap.start <= %s AND p.is_active = %s{psql} GROUP BY {key}, ap.start",
-        [scope.tenant_id, _dp(week_list[0]), _dp(last), True, *pparams],
+        f"ON p.id = ap.person_id WHERE ap.tenant_id = %s AND {grain} = 'w' AND ap.start >= %s "
+        f"AND ap.start <= %s AND p.is_active = %s{psql}{apsql} GROUP BY {key}, ap.start",
+        [scope.tenant_id, _dp(week_list[0]), _dp(last), True, *pparams, *apparams],
     )
     active = {(k, _as_date(w)): int(n) for k, w, n in active_rows if k in headcount}
     return week_list, rules.heatmap(active=active, headcount=headcount, weeks=week_list), headcount
