@@ -418,24 +418,12 @@ def compare(*, a: Scope, b: Scope, now: dt.datetime | None = None) -> Table:
     )
 
 
-def team_status(*, manager: Any) -> Table:
+def team_status(*, scope: Scope) -> Table:
     """Each person in the manager's whole team with their assignment counts (current state)."""
-    from uptake.enrollment.selectors import team_overview
-
-    rows = []
-    for row in team_overview(manager=manager, include_indirect=True):
-        p = row.person
-        rows.append(
-            (
-                p.pk,
-                p.full_name,
-                p.job_title,
-                row.counts.assigned,
-                row.counts.in_progress,
-                row.counts.completed,
-                row.counts.overdue,
-            )
-        )
+    rows = [
+        (m.person_id, m.name, m.job_title, m.not_started, m.in_progress, m.completed, m.overdue)
+        for m in selectors.team_status(scope=scope)
+    ]
     return Table(
         name="team",
         title=_("Your team"),

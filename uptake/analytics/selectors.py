@@ -184,12 +184,16 @@ def with_team(scope: Scope) -> Scope:
     while level:
         found: list[int] = []
         for chunk in range(0, len(level), 5000):
+            # is_active is checked here, not in SQL, so that the (tenant, manager) index is
+            # the one used; no ORDER BY (Person's default ordering would sort every level).
             found.extend(
-                Person.objects.filter(
-                    tenant_id=scope.tenant_id,
-                    manager_id__in=level[chunk : chunk + 5000],
-                    is_active=True,
-                ).values_list("pk", flat=True)
+                pk
+                for pk, active in Person.objects.filter(
+                    tenant_id=scope.tenant_id, manager_id__in=level[chunk : chunk + 5000]
+                )
+                .order_by()
+                .values_list("pk", "is_active")
+                if active
             )
         level = [pk for pk in found if pk not in seen]
         seen.update(level)
@@ -510,7 +514,8 @@ def check_counts(*, scope: Scope) -> rules.CheckCounts:
         "ck.attempts - ck.passes + 1) = 1 THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN ck.passes > 0 THEN COALESCE(ck.first_pass_attempt, "
         "ck.attempts - ck.passes + 1) ELSE 0 END) "
-        f"FROM {t['ck']} ck WHERE ck.tenant_id = %s AND ck.attempts > 0{psql}{csql}",
+        f"FROM {t['ck']} ck WHERE {_by_person(scope, 'ck.tenant_id')} = %s "
+        f"AND ck.attempts > 0{psql}{csql}",
         [scope.tenant_id, *pparams, *cparams],
     )[0]
     return rules.CheckCounts(*(int(v or 0) for v in row))
@@ -527,7 +532,8 @@ def hardest_checks(*, scope: Scope, limit: int = 10) -> list[tuple[int, rules.Ch
         "ck.attempts - ck.passes + 1) = 1 THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN ck.passes > 0 THEN COALESCE(ck.first_pass_attempt, "
         "ck.attempts - ck.passes + 1) ELSE 0 END) "
-        f"FROM {t['ck']} ck WHERE ck.tenant_id = %s AND ck.attempts > 0{psql}{csql} "
+        f"FROM {t['ck']} ck WHERE {_by_person(scope, 'ck.tenant_id')} = %s "
+        f"AND ck.attempts > 0{psql}{csql} "
         "GROUP BY ck.activity_id HAVING COUNT(*) >= 5",
         [scope.tenant_id, *pparams, *cparams],
     )
@@ -703,6 +709,59 @@ def drill_person_ids(*, scope: Scope, metric: str, now: dt.datetime | None = Non
         offset += 5000
         if offset >= page.total:
             return list(ids)
+
+
+# --- A manager's team, person by person -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    person_id: int
+    name: str
+    job_title: str
+    not_started: int
+    in_progress: int
+    completed: int
+    overdue: int
+
+
+def team_status(*, scope: Scope, now: dt.datetime | None = None) -> list[MemberStatus]:
+    """Each person of the scope's team with their current (not withdrawn) assignments by
+    status, overdue first then by name: two queries whatever the team's size."""
+    from uptake.enrollment.models import Enrollment
+    from uptake.people.models import Person
+
+    if scope.team is None:
+        return []
+    now = now or clock.now()
+    people = {
+        pk: (first, last, title)
+        for pk, first, last, title in Person.objects.filter(
+            tenant_id=scope.tenant_id, pk__in=scope.team
+        )
+        .order_by()
+        .values_list("pk", "first_name", "last_name", "job_title")
+    }
+    counts: dict[int, list[int]] = {pk: [0, 0, 0, 0] for pk in people}
+    for pid, status, due in (
+        Enrollment.objects.filter(tenant_id=scope.tenant_id, person_id__in=scope.team)
+        .exclude(status=Enrollment.Status.WITHDRAWN)
+        .order_by()
+        .values_list("person_id", "status", "due_at")
+    ):
+        row = counts.setdefault(pid, [0, 0, 0, 0])
+        if status == Enrollment.Status.COMPLETED:
+            row[2] += 1
+            continue
+        row[1 if status == Enrollment.Status.IN_PROGRESS else 0] += 1
+        if due is not None and due < now:
+            row[3] += 1
+    out = [
+        MemberStatus(pk, f"{first} {last}".strip(), title, *counts[pk])
+        for pk, (first, last, title) in people.items()
+    ]
+    out.sort(key=lambda m: (m.overdue == 0, m.name.lower(), m.person_id))
+    return out
 
 
 # --- Labels ------------------------------------------------------------------------------------

@@ -257,7 +257,8 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
         {
             "title": _("My team's adoption"),
             "is_team": True,
-            "team": reports.team_status(manager=viewer.person),
+            "team": reports.team_status(scope=scope),
+            "team_too_large": scope.team is None,
             "overdue": overdue,
             "total_overdue": total_overdue,
         }
@@ -401,7 +402,9 @@ def export_table(request: HttpRequest, name: str) -> reports.Table:
     if name == "team":
         if "manager" not in viewer.roles:
             raise NotFound(_("There is no such table."))
-        return reports.team_status(manager=viewer.person)
+        return reports.team_status(
+            scope=access.scope_for(viewer=viewer, manager_id=viewer.person.pk)
+        )
     scope = _scope(request)
     simple = {
         "kpis": reports.kpis,
