@@ -23,6 +23,7 @@ problem.install(api)
 
 
 def _mount() -> None:
+    from uptake.analytics.routes import router as analytics_router
     from uptake.assignments.routes import router as assignments_router
     from uptake.audiences.routes import router as audiences_router
     from uptake.catalog.routes import router as catalog_router
@@ -46,6 +47,7 @@ def _mount() -> None:
     api.add_router("/audiences", audiences_router, tags=["audiences"])
     api.add_router("/xapi", xapi_router, tags=["xapi"])
     api.add_router("/scorm", scorm_router, tags=["scorm"])
+    api.add_router("/analytics", analytics_router, tags=["analytics"])
 
 
 _mount()

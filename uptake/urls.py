@@ -21,6 +21,7 @@ urlpatterns = [
     path("notifications/", include("uptake.notifications.urls")),
     path("xapi/", include("uptake.xapi.urls")),
     path("scorm/", include("uptake.scorm.urls")),
+    path("analytics/", include("uptake.analytics.urls")),
     path("", include("uptake.web.urls")),
 ]
 

@@ -39,3 +39,144 @@ class LearningEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.verb} {self.object_type}:{self.object_id}"
+
+
+# --- Rollups ------------------------------------------------------------------------------------
+# Maintained from the events in the same transaction as record_event / record_events
+# (uptake.analytics.rollups), always equal to a recomputation from LearningEvent
+# (`manage.py rebuild_analytics`). Every column is an order-independent fold (min, max, count)
+# so late and backdated events land in the same place as on-time ones. See docs/metrics.md.
+
+
+class CourseFact(models.Model):
+    """One row per person and course that has any course event: when it was first and last
+    assigned, first started, first completed, last withdrawn."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    course_id = models.BigIntegerField()
+    first_assigned_at = models.DateTimeField(null=True)
+    last_assigned_at = models.DateTimeField(null=True)
+    started_at = models.DateTimeField(null=True)
+    completed_at = models.DateTimeField(null=True)
+    last_withdrawn_at = models.DateTimeField(null=True)
+    # first_assigned_at + 7 days: "activated" is started_at <= activation_deadline.
+    activation_deadline = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "person", "course_id"], name="coursefact_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "course_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} course {self.course_id}"
+
+
+class CheckFact(models.Model):
+    """One row per person and knowledge check attempted: attempts, passes, and the attempt
+    number of the first pass."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    activity_id = models.BigIntegerField()
+    course_id = models.BigIntegerField(null=True)
+    attempts = models.PositiveIntegerField(default=0)
+    passes = models.PositiveIntegerField(default=0)
+    first_pass_attempt = models.PositiveIntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "person", "activity_id"], name="checkfact_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "activity_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} check {self.activity_id}"
+
+
+class Grain(models.TextChoices):
+    DAY = "d", "day"
+    WEEK = "w", "week"  # ISO week, starting Monday
+    MONTH = "m", "month"
+
+
+class ActivePeriod(models.Model):
+    """A person was active (any learner event) in this day / week / month (UTC)."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    start = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "grain", "start", "person"], name="activeperiod_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "person", "grain", "start"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} active {self.grain} {self.start}"
+
+
+class ActiveCount(models.Model):
+    """How many people were active in a period: DAU / WAU / MAU series."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    start = models.DateField()
+    people = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "grain", "start"], name="activecount_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.people} active {self.grain} {self.start}"
+
+
+class DailyCount(models.Model):
+    """Events per tenant, UTC day, course (0: none) and verb: the over-time series."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    course_id = models.BigIntegerField(default=0)
+    verb = models.CharField(max_length=24, choices=Verb.choices)
+    n = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "course_id", "verb"], name="dailycount_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.verb} {self.n}"
+
+
+class PersonFact(models.Model):
+    """One row per person with any event: first activity and first assignment (and their
+    ISO weeks, for cohorts and retention curves)."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    first_active_at = models.DateTimeField(null=True)
+    first_active_week = models.DateField(null=True)
+    first_assigned_at = models.DateTimeField(null=True)
+    first_assigned_week = models.DateField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "person"], name="personfact_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} first active {self.first_active_at}"

@@ -7,10 +7,16 @@ rolled-back change leaves no event behind and a committed one is never missing i
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
+
+from uptake.analytics import fold, rollups
 from uptake.analytics.models import LearningEvent, Verb
-from uptake.core import clock
+from uptake.analytics.selectors import Scope
+from uptake.core import bulk, clock
+from uptake.core.actor import Actor
 
 BULK_BATCH_SIZE = 1000
 
@@ -51,6 +57,7 @@ def record_event(
         data=data,
     )
     event.save(force_insert=True)
+    rollups.apply_events([fold.event_from(event)])
     return event
 
 
@@ -68,8 +75,71 @@ def record_events(*, events: list[LearningEvent]) -> int:
             event.occurred_at = now
         if event.data is None:
             event.data = {}
-    LearningEvent.objects.bulk_create(events, batch_size=BULK_BATCH_SIZE)
+    when = rollups.datetime_writer()
+    bulk.insert_rows(
+        LearningEvent,
+        _COLUMNS,
+        [
+            (
+                e.tenant_id,
+                e.person_id,
+                e.verb,
+                e.object_type,
+                e.object_id,
+                e.course_id,
+                when(e.occurred_at),
+                e.value,
+                _json(e.data),
+            )
+            for e in events
+        ],
+    )
+    rollups.apply_events(fold.event_from(e) for e in events)
     return len(events)
+
+
+def _json(data: dict[str, Any]) -> str:
+    # Serialised here once (most events carry {}), not by the field for every row.
+    return "{}" if not data else json.dumps(data, cls=DjangoJSONEncoder)
+
+
+_COLUMNS = [
+    "tenant",
+    "person",
+    "verb",
+    "object_type",
+    "object_id",
+    "course_id",
+    "occurred_at",
+    "value",
+    "data",
+]
+
+
+def rollup_inserted_rows(*, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Bring the rollups up to date with LearningEvent rows another app inserted itself with
+    `uptake.core.bulk.insert_rows(LearningEvent, names, rows)` (same transaction). `occurred_at`
+    must be a datetime; `data` a dict or its JSON text."""
+    index = {n: i for i, n in enumerate(names)}
+    at = [index.get(n) for n in ("tenant", "person", "verb", "object_id", "course_id")]
+    when = index["occurred_at"]
+    data = index.get("data")
+
+    def pick(row: tuple[Any, ...], i: int | None) -> Any:
+        return None if i is None else row[i]
+
+    rollups.apply_events(
+        (
+            pick(r, at[0]),
+            pick(r, at[1]),
+            pick(r, at[2]),
+            pick(r, at[3]),
+            pick(r, at[4]),
+            r[when],
+            rollups._attempt(pick(r, data)),
+        )
+        for r in rows
+    )
 
 
 def new_event(
@@ -96,4 +166,46 @@ def new_event(
         value=value,
         occurred_at=occurred_at or clock.now(),
         data=data or {},
+    )
+
+
+def remind(
+    *,
+    actor: Actor,
+    scope: Scope,
+    metric: str,
+    message: str = "",
+    now: dt.datetime | None = None,
+) -> int:
+    """Remind, by in-app notification and email (through the outbox), everyone behind a
+    drill-down number, e.g. everyone not started. At most one such reminder per person, metric
+    and day (idempotency keys), so a double click sends nothing twice. Returns how many people
+    were newly reminded. The caller has checked that the actor may see `scope`."""
+    from django.utils.translation import gettext as _
+
+    from uptake.analytics import selectors
+    from uptake.core.errors import ValidationFailed
+    from uptake.notifications import services as notifications
+
+    if metric not in selectors.DRILL_METRICS or metric in ("completed", "assigned", "started"):
+        raise ValidationFailed(
+            _("Reminders go to people with something left to do (not started, overdue...).")
+        )
+    now = now or clock.now()
+    person_ids = selectors.drill_person_ids(scope=scope, metric=metric, now=now)
+    text = message.strip() or _(
+        "You have learning waiting for you. Open My learning to continue where you left off."
+    )
+    import hashlib
+
+    described = "|".join(f"{k}={v}" for k, v in sorted(scope.as_params().items()))
+    key = hashlib.sha256(described.encode()).hexdigest()[:16]
+    return notifications.notify(
+        tenant_id=scope.tenant_id,
+        person_ids=person_ids,
+        kind="reminder",
+        title=_("A reminder about your learning"),
+        body=text,
+        url="/",
+        idempotency_key_prefix=f"analytics-remind:{now.date()}:{metric}:{key}:{actor.person_id}",
     )

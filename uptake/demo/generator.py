@@ -39,6 +39,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
+from uptake.analytics import rollups
 from uptake.analytics.models import LearningEvent, Verb
 from uptake.catalog.models import Activity, Choice, Course, Module, Question
 from uptake.core import clock
@@ -532,8 +533,13 @@ class OrgGenerator:
             self._timed(summary, "people", lambda: self._write_people(tenant, summary))
             self._timed(summary, "courses", lambda: self._write_courses(tenant, summary))
             self._timed(summary, "enrollments", lambda: self._write_enrollments(tenant, summary))
+            # The events were inserted directly: bring the analytics rollups in step with them.
+            self._timed(summary, "analytics", lambda: self._rebuild_rollups(tenant))
         summary.seconds["total"] = time.perf_counter() - started
         return summary
+
+    def _rebuild_rollups(self, tenant: Tenant) -> None:
+        rollups.rebuild(tenant_id=tenant.pk)
 
     def _timed(self, summary: GenerationSummary, name: str, step: Callable[[], None]) -> None:
         t0 = time.perf_counter()

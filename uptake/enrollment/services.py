@@ -599,37 +599,36 @@ def enroll_people_due(
     # The "assigned" learning events, as analytics.record_events would write them.
     from uptake.analytics.models import LearningEvent
 
-    bulk.insert_rows(
-        LearningEvent,
-        [
-            "tenant",
-            "person",
-            "verb",
-            "object_type",
-            "object_id",
-            "course_id",
-            "occurred_at",
-            "data",
-        ],
-        [
-            (
-                tenant_id,
-                pid,
-                Verb.ASSIGNED,
-                "course",
-                course_id,
-                course_id,
-                now,
-                {
-                    "enrollment_id": pk,
-                    "source": source,
-                    "reactivated": again,
-                    "actor_person_id": actor.person_id,
-                },
-            )
-            for pk, pid, again in changed
-        ],
-    )
+    event_names = [
+        "tenant",
+        "person",
+        "verb",
+        "object_type",
+        "object_id",
+        "course_id",
+        "occurred_at",
+        "data",
+    ]
+    event_rows = [
+        (
+            tenant_id,
+            pid,
+            Verb.ASSIGNED,
+            "course",
+            course_id,
+            course_id,
+            now,
+            {
+                "enrollment_id": pk,
+                "source": source,
+                "reactivated": again,
+                "actor_person_id": actor.person_id,
+            },
+        )
+        for pk, pid, again in changed
+    ]
+    bulk.insert_rows(LearningEvent, event_names, event_rows)
+    analytics.rollup_inserted_rows(names=event_names, rows=event_rows)
     for pk, pid, _again in changed:
         publish(
             EnrollmentCreated(

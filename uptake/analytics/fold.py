@@ -1,0 +1,232 @@
+"""Pure fold of learning events into rollup deltas (no ORM, no I/O).
+
+Every rollup column is a commutative, idempotent-free fold (min, max, count, set union), so
+folding a batch and merging it into the stored rows gives the same result whatever the order
+and batching of the events: late and backdated events need no special path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+# Verbs a learner does themself (assigned / withdrawn are done to them by someone else).
+ACTIVE_VERBS = frozenset(
+    {
+        "launched",
+        "activity_completed",
+        "attempt_submitted",
+        "passed",
+        "failed",
+        "course_completed",
+        "active_session",
+    }
+)
+# Verbs that mean the person has started the course.
+START_VERBS = frozenset(
+    {"launched", "activity_completed", "attempt_submitted", "passed", "failed", "course_completed"}
+)
+
+
+class Event(NamedTuple):
+    """One event as the fold needs it (a plain tuple: cheap to build in bulk)."""
+
+    tenant_id: int
+    person_id: int
+    verb: str
+    object_id: int | None
+    course_id: int | None
+    occurred_at: dt.datetime
+    attempt: int | None = None  # data["attempt"] of attempt / pass / fail events
+
+
+def attempt_number(value: Any) -> int | None:
+    """The attempt number held in an event's data: a whole number, or its digits as text (what
+    the database gives back when it reads the JSON); anything else is no number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def event_from(row: Any) -> Event:
+    """An Event from a LearningEvent (or anything with its attribute names)."""
+    data = getattr(row, "data", None) or {}
+    attempt = data.get("attempt") if isinstance(data, dict) else None
+    return Event(
+        tenant_id=row.tenant_id,
+        person_id=row.person_id,
+        verb=row.verb,
+        object_id=row.object_id,
+        course_id=row.course_id,
+        occurred_at=row.occurred_at,
+        attempt=attempt_number(attempt),
+    )
+
+
+def utc_day(moment: dt.datetime) -> dt.date:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return moment.date()
+
+
+def week_start(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def period_starts(day: dt.date) -> tuple[tuple[str, dt.date], ...]:
+    return (("d", day), ("w", week_start(day)), ("m", month_start(day)))
+
+
+def _min(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if a <= b else b
+
+
+def _max(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if a >= b else b
+
+
+# CourseFact columns, in this order.
+COURSE_COLUMNS = (
+    "first_assigned_at",
+    "last_assigned_at",
+    "started_at",
+    "completed_at",
+    "last_withdrawn_at",
+    "activation_deadline",
+)
+COURSE_MERGE = ("min", "max", "min", "min", "max", "min")
+# First assignment + ACTIVATION_WINDOW, kept so that "activated" is a plain comparison of two
+# stored columns (min commutes with adding a constant).
+ACTIVATION_WINDOW = dt.timedelta(days=7)
+# CheckFact columns, in this order.
+CHECK_COLUMNS = ("course_id", "attempts", "passes", "first_pass_attempt")
+CHECK_MERGE = ("keep", "sum", "sum", "min")
+# PersonFact columns, in this order (a week start is monotone in its moment: min commutes).
+PERSON_COLUMNS = (
+    "first_active_at",
+    "first_active_week",
+    "first_assigned_at",
+    "first_assigned_week",
+)
+PERSON_MERGE = ("min", "min", "min", "min")
+
+
+@dataclass
+class Delta:
+    """What a batch of events adds to the rollups."""
+
+    course: dict[tuple[int, int, int], list[Any]] = field(default_factory=dict)
+    checks: dict[tuple[int, int, int], list[Any]] = field(default_factory=dict)
+    people: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
+    active: set[tuple[int, int, str, dt.date]] = field(default_factory=set)
+    daily: Counter[tuple[int, dt.date, int, str]] = field(default_factory=Counter)
+
+
+def merge_values(current: list[Any], new: list[Any], how: tuple[str, ...]) -> list[Any]:
+    out = []
+    for a, b, rule in zip(current, new, how, strict=True):
+        if rule == "min":
+            out.append(_min(a, b))
+        elif rule == "max":
+            out.append(_max(a, b))
+        elif rule == "sum":
+            out.append((a or 0) + (b or 0))
+        else:  # keep the first known value
+            out.append(a if a is not None else b)
+    return out
+
+
+def fold(events: Iterable[Event | tuple[Any, ...]]) -> Delta:
+    """Fold events (Event or tuples in Event's field order) into rollup deltas.
+
+    The hot path of bulk writes: merges are written out inline (same rules as COURSE_MERGE,
+    CHECK_MERGE, PERSON_MERGE) and day -> week/month is computed once per distinct day."""
+    delta = Delta()
+    course = delta.course
+    checks = delta.checks
+    people = delta.people
+    active = delta.active
+    daily = delta.daily
+    periods: dict[Any, tuple[dt.date, dt.date, dt.date]] = {}
+    window = ACTIVATION_WINDOW
+    for tenant_id, person_id, verb, object_id, course_id, at, attempt in events:
+        day = at.astimezone(dt.UTC).date() if at.tzinfo is not None else at.date()
+        daily[(tenant_id, day, course_id or 0, verb)] += 1
+        starts = periods.get(day)
+        if starts is None:
+            starts = periods[day] = (day, week_start(day), month_start(day))
+        if verb in ACTIVE_VERBS:
+            active.add((tenant_id, person_id, "d", starts[0]))
+            active.add((tenant_id, person_id, "w", starts[1]))
+            active.add((tenant_id, person_id, "m", starts[2]))
+            row = people.get((tenant_id, person_id))
+            if row is None:
+                people[(tenant_id, person_id)] = [at, starts[1], None, None]
+            elif row[0] is None or at < row[0]:
+                row[0], row[1] = at, starts[1]
+        elif verb == "assigned":
+            row = people.get((tenant_id, person_id))
+            if row is None:
+                people[(tenant_id, person_id)] = [None, None, at, starts[1]]
+            elif row[2] is None or at < row[2]:
+                row[2], row[3] = at, starts[1]
+        if course_id is not None:
+            key = (tenant_id, person_id, course_id)
+            if verb == "assigned":
+                c = course.get(key)
+                if c is None:
+                    course[key] = [at, at, None, None, None, at + window]
+                else:
+                    if c[0] is None or at < c[0]:
+                        c[0], c[5] = at, at + window
+                    if c[1] is None or at > c[1]:
+                        c[1] = at
+            elif verb == "withdrawn":
+                c = course.get(key)
+                if c is None:
+                    course[key] = [None, None, None, None, at, None]
+                elif c[4] is None or at > c[4]:
+                    c[4] = at
+            elif verb in START_VERBS:
+                done = verb == "course_completed"
+                c = course.get(key)
+                if c is None:
+                    course[key] = [None, None, at, at if done else None, None, None]
+                else:
+                    if c[2] is None or at < c[2]:
+                        c[2] = at
+                    if done and (c[3] is None or at < c[3]):
+                        c[3] = at
+        if object_id is not None and verb in ("attempt_submitted", "passed"):
+            ckey = (tenant_id, person_id, object_id)
+            k = checks.get(ckey)
+            if k is None:
+                k = checks[ckey] = [course_id, 0, 0, None]
+            elif k[0] is None:
+                k[0] = course_id
+            if verb == "passed":
+                k[2] += 1
+                if attempt is not None and (k[3] is None or attempt < k[3]):
+                    k[3] = attempt
+            else:
+                k[1] += 1
+    return delta

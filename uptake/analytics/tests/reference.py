@@ -1,0 +1,148 @@
+"""A straightforward recomputation of the rollups from raw LearningEvent rows, written
+independently of uptake.analytics.fold (no shared code), for the equality tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from typing import Any
+
+from uptake.analytics.models import (
+    ActiveCount,
+    ActivePeriod,
+    CheckFact,
+    CourseFact,
+    DailyCount,
+    LearningEvent,
+    PersonFact,
+)
+
+LEARNER_VERBS = {
+    "launched",
+    "activity_completed",
+    "attempt_submitted",
+    "passed",
+    "failed",
+    "course_completed",
+    "active_session",
+}
+
+
+def _day(at: dt.datetime) -> dt.date:
+    return at.astimezone(dt.UTC).date()
+
+
+def expected() -> dict[str, Any]:
+    events = list(LearningEvent.objects.all())
+    course: dict[tuple[int, int, int], list[dt.datetime]] = defaultdict(list)
+    for e in events:
+        if e.course_id is not None:
+            course[(e.tenant_id, e.person_id, e.course_id)].append(e)  # type: ignore[arg-type]
+    facts = {}
+    for key, evs in course.items():
+
+        def times(*verbs: str, evs: list[Any] = evs) -> list[dt.datetime]:
+            return [x.occurred_at for x in evs if x.verb in verbs]
+
+        assigned = times("assigned")
+        started = times(
+            "launched",
+            "activity_completed",
+            "attempt_submitted",
+            "passed",
+            "failed",
+            "course_completed",
+        )
+        completed = times("course_completed")
+        withdrawn = times("withdrawn")
+        if not (assigned or started or withdrawn):
+            continue
+        facts[key] = (
+            min(assigned, default=None),
+            max(assigned, default=None),
+            min(started, default=None),
+            min(completed, default=None),
+            max(withdrawn, default=None),
+            min(assigned) + dt.timedelta(days=7) if assigned else None,
+        )
+    checks: dict[tuple[int, int, int], list[Any]] = {}
+    for e in events:
+        if e.verb in ("attempt_submitted", "passed") and e.object_id is not None:
+            row = checks.setdefault((e.tenant_id, e.person_id, e.object_id), [None, 0, 0, []])
+            if row[0] is None:
+                row[0] = e.course_id
+            if e.verb == "attempt_submitted":
+                row[1] += 1
+            else:
+                row[2] += 1
+                if isinstance(e.data.get("attempt"), int):
+                    row[3].append(e.data["attempt"])
+    active = set()
+    for e in events:
+        if e.verb in LEARNER_VERBS:
+            d = _day(e.occurred_at)
+            active.add((e.tenant_id, e.person_id, "d", d))
+            active.add((e.tenant_id, e.person_id, "w", d - dt.timedelta(days=d.weekday())))
+            active.add((e.tenant_id, e.person_id, "m", d.replace(day=1)))
+    people: dict[tuple[int, int], tuple[Any, ...]] = {}
+    for key in {(e.tenant_id, e.person_id) for e in events}:
+        mine = [e for e in events if (e.tenant_id, e.person_id) == key]
+        active_at = min((e.occurred_at for e in mine if e.verb in LEARNER_VERBS), default=None)
+        assigned_at = min((e.occurred_at for e in mine if e.verb == "assigned"), default=None)
+        if active_at is None and assigned_at is None:
+            continue
+
+        def monday(at: dt.datetime | None) -> dt.date | None:
+            if at is None:
+                return None
+            d = _day(at)
+            return d - dt.timedelta(days=d.weekday())
+
+        people[key] = (active_at, monday(active_at), assigned_at, monday(assigned_at))
+    counts = Counter((t, g, s) for t, _p, g, s in active)
+    daily = Counter((e.tenant_id, _day(e.occurred_at), e.course_id or 0, e.verb) for e in events)
+    return {
+        "course": facts,
+        "checks": {k: (v[0], v[1], v[2], min(v[3], default=None)) for k, v in checks.items()},
+        "active": active,
+        "people": people,
+        "counts": dict(counts),
+        "daily": dict(daily),
+    }
+
+
+def stored() -> dict[str, Any]:
+    return {
+        "course": {
+            (f.tenant_id, f.person_id, f.course_id): (
+                f.first_assigned_at,
+                f.last_assigned_at,
+                f.started_at,
+                f.completed_at,
+                f.last_withdrawn_at,
+                f.activation_deadline,
+            )
+            for f in CourseFact.objects.all()
+        },
+        "checks": {
+            (c.tenant_id, c.person_id, c.activity_id): (
+                c.course_id,
+                c.attempts,
+                c.passes,
+                c.first_pass_attempt,
+            )
+            for c in CheckFact.objects.all()
+        },
+        "people": {
+            (f.tenant_id, f.person_id): (
+                f.first_active_at,
+                f.first_active_week,
+                f.first_assigned_at,
+                f.first_assigned_week,
+            )
+            for f in PersonFact.objects.all()
+        },
+        "active": set(ActivePeriod.objects.values_list("tenant_id", "person_id", "grain", "start")),
+        "counts": {(c.tenant_id, c.grain, c.start): c.people for c in ActiveCount.objects.all()},
+        "daily": {(c.tenant_id, c.day, c.course_id, c.verb): c.n for c in DailyCount.objects.all()},
+    }
