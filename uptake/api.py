@@ -29,6 +29,7 @@ def _mount() -> None:
     from uptake.enrollment.routes import me_router
     from uptake.enrollment.routes import router as enrollment_router
     from uptake.notifications.routes import router as notifications_router
+    from uptake.nudges.routes import router as nudges_router
     from uptake.paths.routes import router as paths_router
     from uptake.people.routes import router as people_router
     from uptake.progress.routes import router as progress_router
@@ -42,6 +43,7 @@ def _mount() -> None:
     api.add_router("/assignments", assignments_router, tags=["assignments"])
     api.add_router("/notifications", notifications_router, tags=["notifications"])
     api.add_router("/audiences", audiences_router, tags=["audiences"])
+    api.add_router("/nudges", nudges_router, tags=["nudges"])
 
 
 _mount()

@@ -11,8 +11,14 @@ from typing import Any
 from uptake.assignments import handlers as assignments
 from uptake.audiences import handlers as audiences
 from uptake.audiences.events import AudienceMembershipChanged
-from uptake.enrollment.events import EnrollmentCompleted
+from uptake.enrollment.events import (
+    EnrollmentCompleted,
+    EnrollmentDueDateChanged,
+    EnrollmentWithdrawn,
+)
+from uptake.nudges import handlers as nudges
 from uptake.paths import handlers as paths
+from uptake.paths.events import PathStepUnlocked
 from uptake.people.events import PeopleImported, PersonChanged, PersonCreated, PersonDeactivated
 
 SUBSCRIPTIONS: dict[type, list[Callable[[Any], None]]] = {
@@ -22,4 +28,7 @@ SUBSCRIPTIONS: dict[type, list[Callable[[Any], None]]] = {
     PeopleImported: [audiences.on_people_imported],
     AudienceMembershipChanged: [assignments.apply_membership_change],
     EnrollmentCompleted: [paths.announce_unlocked_steps],
+    PathStepUnlocked: [nudges.remember_unlocked_step],
+    EnrollmentDueDateChanged: [nudges.update_calendar_invite],
+    EnrollmentWithdrawn: [nudges.cancel_calendar_invite],
 }

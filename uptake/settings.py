@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "uptake.paths",
     "uptake.assignments",
     "uptake.notifications",
+    "uptake.nudges",
     "uptake.web",
 ]
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("paths/", include("uptake.paths.urls")),
     path("assignments/", include("uptake.assignments.urls")),
     path("notifications/", include("uptake.notifications.urls")),
+    path("nudges/", include("uptake.nudges.urls")),
     path("", include("uptake.web.urls")),
 ]
 
