@@ -195,6 +195,12 @@ def email_parts(
 # --- iCalendar -------------------------------------------------------------------------------
 
 
+def mail_domain() -> str:
+    return urlsplit(getattr(settings, "UPTAKE_BASE_URL", "") or "http://uptake.local").hostname or (
+        "uptake.local"
+    )
+
+
 def calendar_uid(enrollment_id: int, tenant_id: int) -> str:
     host = urlsplit(getattr(settings, "UPTAKE_BASE_URL", "") or "http://uptake.local").hostname
     return f"due-{tenant_id}-{enrollment_id}@{host or 'uptake.local'}"

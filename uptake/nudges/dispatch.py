@@ -283,6 +283,9 @@ def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
                         content, unsubscribe=unsubscribe, ics=ics
                     )
                     key = f"nudge:{n.pk}:email"
+                    # A stable Message-ID: should a worker die between the SMTP server's "250"
+                    # and its commit, the resent copy is recognisably the same message.
+                    headers["Message-ID"] = f"<nudge-{n.pk}-email@{channels.mail_domain()}>"
                     outbox_rows.append(
                         (n.tenant_id, "email", key,
                          {"to": [recipient.email], "subject": content.subject, "text": text,

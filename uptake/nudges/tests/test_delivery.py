@@ -215,3 +215,30 @@ def test_held_out_people_get_nothing_and_arms_change_the_message(tenant, smtp_ma
     for m in mails:
         arm = by_arm[emails[m.rcpt_tos[0]]]
         assert m.subject.startswith("Control" if arm == "control" else "Friendly")
+
+
+def test_a_dispatch_that_dies_mid_batch_leaves_nothing_and_the_rerun_sends_once(
+    tenant, people, smtp_mail, run, commit, monkeypatch
+):
+    from uptake.nudges import dispatch
+
+    course = make_course(tenant)
+    with time_machine.travel(MONDAY_10_LONDON - dt.timedelta(hours=1), tick=False):
+        make_campaign(tenant, trigger="assigned", channels=("email", "in_app"))
+    enrol(people["learner"], course, assigned_at=MONDAY_10_LONDON - dt.timedelta(minutes=3))
+    real = dispatch.insert_rows
+
+    def dies(model, *args, **kwargs):
+        if model is Delivery:
+            raise SystemExit("worker killed")
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(dispatch, "insert_rows", dies)
+    with pytest.raises(SystemExit):
+        run(MONDAY_10_LONDON)
+    assert Nudge.objects.get().dispatched_at is None
+    assert not OutboxMessage.objects.exists() and not Notification.objects.exists()
+    monkeypatch.setattr(dispatch, "insert_rows", real)
+    run(MONDAY_10_LONDON + dt.timedelta(minutes=1))
+    assert len(smtp_mail.wait_for(1)) == 1
+    assert Notification.objects.count() == 1
