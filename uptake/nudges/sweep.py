@@ -205,23 +205,26 @@ def _unlock_pages(
         yield page
 
 
-def _already_this_week(tenant_id: int, person_ids: set[int], now: dt.datetime) -> dict[int, int]:
-    """Nudges counted against each person's weekly cap (queued or sent, not escalations)."""
-    if not person_ids:
+def _already_this_week(
+    tenant_id: int, first_send: dict[int, dt.datetime], now: dt.datetime
+) -> dict[int, int]:
+    """Nudges counted against each person's weekly cap (queued or sent, not escalations):
+    those sent or due in the 7 days up to the person's next send time."""
+    if not first_send:
         return {}
-    rows = (
-        Nudge.objects.filter(
-            tenant_id=tenant_id,
-            recipient_id__in=person_ids,
-            is_escalation=False,
-            status__in=[Nudge.Status.QUEUED, Nudge.Status.DISPATCHED],
-            send_at__gt=now - WEEK,
-        )
-        .values("recipient_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {r["recipient_id"]: r["n"] for r in rows}
+    rows = Nudge.objects.filter(
+        tenant_id=tenant_id,
+        recipient_id__in=list(first_send),
+        is_escalation=False,
+        status__in=[Nudge.Status.QUEUED, Nudge.Status.DISPATCHED],
+        send_at__gt=min(first_send.values()) - WEEK,
+    ).values_list("recipient_id", "send_at")
+    out: dict[int, int] = {}
+    for recipient_id, send_at in rows:
+        at = first_send[recipient_id]
+        if at - WEEK < send_at <= at:
+            out[recipient_id] = out.get(recipient_id, 0) + 1
+    return out
 
 
 def _zones(tenant_id: int, ids: set[int]) -> dict[int, str]:
@@ -338,7 +341,11 @@ def _decide_page(
                 )
             )
     recipients = {c.person_id for c in candidates}
-    already = _already_this_week(campaign.tenant_id, recipients, now)
+    first_send: dict[int, dt.datetime] = {}
+    for c in candidates:
+        at = rows[c.ref][9]  # type: ignore[call-overload]
+        first_send[c.person_id] = min(at, first_send.get(c.person_id, at))
+    already = _already_this_week(campaign.tenant_id, first_send, now)
     _allowed, over = rules.apply_cap(
         candidates, already=already, cap=dict.fromkeys(recipients, settings.weekly_cap)
     )
