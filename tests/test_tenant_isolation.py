@@ -48,7 +48,13 @@ def _tenant_b(other_tenant) -> dict[str, Any]:
     question = QuestionFactory(activity=quiz, tenant=other_tenant, prompt=B_MARKERS[2])
     ChoiceFactory(question=question, tenant=other_tenant, is_correct=True)
     enrollment = EnrollmentFactory(person=report, course=course, tenant=other_tenant)
+    from uptake.nudges.models import Campaign
+
+    campaign = Campaign.objects.create(
+        tenant=other_tenant, name="Globex Secret Course reminder", trigger="assigned"
+    )
     return {
+        "campaign": campaign,
         "person": person,
         "report": report,
         "course": course,
@@ -62,7 +68,7 @@ def _tenant_b(other_tenant) -> dict[str, Any]:
 
 def _param_value(name: str, path: str, b: dict[str, Any]) -> int:
     name = name.lower()
-    for key in ("person", "course", "module", "question", "enrollment"):
+    for key in ("person", "course", "module", "question", "enrollment", "campaign"):
         if name.startswith(key):
             return b[key].pk
     if name.startswith("activity"):
