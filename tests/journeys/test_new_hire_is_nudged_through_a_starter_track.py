@@ -42,29 +42,49 @@ def _in_window(at: dt.datetime, tz: ZoneInfo) -> bool:
 def test_a_new_hire_is_nudged_through_four_weeks_of_a_starter_track(
     tenant, smtp_mail, django_capture_on_commit_callbacks
 ):
-    manager = PersonFactory(tenant=tenant, first_name="Maria", email="maria@acme.test",
-                            time_zone="Europe/London")
-    hire = PersonFactory(tenant=tenant, first_name="Noah", email="noah@acme.test",
-                         time_zone="America/New_York", manager=manager)
+    manager = PersonFactory(
+        tenant=tenant, first_name="Maria", email="maria@acme.test", time_zone="Europe/London"
+    )
+    hire = PersonFactory(
+        tenant=tenant,
+        first_name="Noah",
+        email="noah@acme.test",
+        time_zone="America/New_York",
+        manager=manager,
+    )
     course = make_course(tenant, "Sales Starter")
     with time_machine.travel(ASSIGNED - dt.timedelta(days=1), tick=False):
-        services.set_policy(actor=SYSTEM, tenant_id=tenant.pk, window_start=dt.time(9),
-                            window_end=dt.time(17), weekdays="12345", weekly_cap=3)
+        services.set_policy(
+            actor=SYSTEM,
+            tenant_id=tenant.pk,
+            window_start=dt.time(9),
+            window_end=dt.time(17),
+            weekdays="12345",
+            weekly_cap=3,
+        )
         campaigns = [
             dict(name="Welcome", trigger="assigned", attach_calendar=True, priority=5),
             dict(name="Day 3", trigger="not_started", days=3, priority=3),
             dict(name="Due soon", trigger="due_soon", days=3, priority=4),
-            dict(name="Overdue", trigger="overdue", repeat_every_days=2, max_repeats=3,
-                 escalate_after_days=5, priority=6),
+            dict(
+                name="Overdue",
+                trigger="overdue",
+                repeat_every_days=2,
+                max_repeats=3,
+                escalate_after_days=5,
+                priority=6,
+            ),
             dict(name="Well done", trigger="completed", priority=2),
         ]
         for c in campaigns:
             created = services.create_campaign(
-                actor=SYSTEM, tenant_id=tenant.pk,
+                actor=SYSTEM,
+                tenant_id=tenant.pk,
                 data=services.CampaignData(channels=("email", "in_app"), **c),
             )
-            services.set_status(actor=SYSTEM, tenant_id=tenant.pk, campaign_id=created.pk,
-                                status="active")
+            services.set_status(
+                actor=SYSTEM, tenant_id=tenant.pk, campaign_id=created.pk, status="active"
+            )
     enrollment = enrol(hire, course, assigned_at=ASSIGNED, due_at=ASSIGNED + dt.timedelta(days=14))
 
     received: list[tuple[dt.datetime, str, str]] = []
@@ -72,11 +92,12 @@ def test_a_new_hire_is_nudged_through_four_weeks_of_a_starter_track(
     while now <= ASSIGNED + dt.timedelta(days=28):
         with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(execute=True):
             if now == COMPLETES.replace(minute=0):
-                progress.complete_activity(actor=Actor.person(hire.pk), enrollment=enrollment,
-                                           activity=course.page)
+                progress.complete_activity(
+                    actor=Actor.person(hire.pk), enrollment=enrollment, activity=course.page
+                )
             sweep(now=now)
             dispatch_due(now=now)
-        for mail in smtp_mail.messages[len(received):]:
+        for mail in smtp_mail.messages[len(received) :]:
             received.append((now, mail.rcpt_tos[0], mail.subject))
         now += dt.timedelta(hours=1)
 

@@ -255,8 +255,13 @@ def build_ics(
 def teams_card(content: Content, *, mention: str) -> dict[str, Any]:
     """An Adaptive Card (schema 1.5) wrapped as an incoming-webhook / Workflows message."""
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": content.subject, "weight": "Bolder", "size": "Medium",
-         "wrap": True},
+        {
+            "type": "TextBlock",
+            "text": content.subject,
+            "weight": "Bolder",
+            "size": "Medium",
+            "wrap": True,
+        },
         {"type": "TextBlock", "text": f"{mention}: {content.body}", "wrap": True},
     ]
     if content.notice:
@@ -273,8 +278,7 @@ def teams_card(content: Content, *, mention: str) -> dict[str, Any]:
                     "version": "1.5",
                     "body": body,
                     "actions": [
-                        {"type": "Action.OpenUrl", "title": content.link_label,
-                         "url": content.link}
+                        {"type": "Action.OpenUrl", "title": content.link_label, "url": content.link}
                     ],
                 },
             }
@@ -301,9 +305,7 @@ def slack_message(content: Content, *, mention: str) -> dict[str, Any]:
         },
     ]
     if content.notice:
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": content.notice}]}
-        )
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": content.notice}]})
     return {"text": f"{content.subject}: {content.link}", "blocks": blocks}
 
 

@@ -54,11 +54,18 @@ def _people(ids: set[int]) -> dict[int, Recipient]:
     for pk, tenant_id, first, last, email, language, tz, active in Person.objects.filter(
         pk__in=ids
     ).values_list(
-        "pk", "tenant_id", "first_name", "last_name", "email", "language", "time_zone",
+        "pk",
+        "tenant_id",
+        "first_name",
+        "last_name",
+        "email",
+        "language",
+        "time_zone",
         "is_active",
     ):
-        out[pk] = Recipient(pk, tenant_id, first, f"{first} {last}".strip(), email, language, tz,
-                            active)
+        out[pk] = Recipient(
+            pk, tenant_id, first, f"{first} {last}".strip(), email, language, tz, active
+        )
     return out
 
 
@@ -88,9 +95,9 @@ def _preferences(ids: set[int]) -> tuple[dict[int, set[str]], set[int]]:
     return opted_out, unsubscribed
 
 
-def _message_for(campaign: Campaign, arm: str, language: str, tenant_language: str) -> tuple[
-    str, str
-]:
+def _message_for(
+    campaign: Campaign, arm: str, language: str, tenant_language: str
+) -> tuple[str, str]:
     """Subject and body: the arm's message in the person's language, else the campaign's in it,
     else in the organisation's language, else the arm's or campaign's default (blank = built-in)."""
     messages = {(m.language, m.arm): m for m in campaign.messages.all()}
@@ -118,7 +125,11 @@ def learner_link(enrollment_id: int, course_id: int, activity_id: int | None) ->
 
 
 def _calendar(
-    *, nudge: Nudge, enrollment: dict[str, Any], recipient: Recipient, content: channels.Content,
+    *,
+    nudge: Nudge,
+    enrollment: dict[str, Any],
+    recipient: Recipient,
+    content: channels.Content,
     now: dt.datetime,
 ) -> str | None:
     """The REQUEST invitation for the enrolment's due date: the same UID for the enrolment's
@@ -180,8 +191,8 @@ def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
             .select_related("tenant")
             .prefetch_related("arms", "messages")
         }
-        enrollments = {
-            e["pk"]: e
+        enrollments: dict[int, dict[str, Any]] = {
+            e["pk"]: dict(e)
             for e in Enrollment.objects.filter(pk__in={n.enrollment_id for n in nudges}).values(
                 "pk", "status", "due_at", "course_id", "last_activity_id", "course__title"
             )
@@ -203,11 +214,25 @@ def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
         deliveries: list[dict[str, Any]] = []
         drafts: dict[int, list[Draft]] = {}
 
-        def log(n: Nudge, channel: str, status: str, reason: str = "", subject: str = "",
-                key: str = "", overridden: bool = False) -> None:
+        def log(
+            n: Nudge,
+            channel: str,
+            status: str,
+            reason: str = "",
+            subject: str = "",
+            key: str = "",
+            overridden: bool = False,
+        ) -> None:
             deliveries.append(
-                {"nudge": n, "channel": channel, "status": status, "reason": reason,
-                 "subject": subject, "key": key, "overridden": overridden}
+                {
+                    "nudge": n,
+                    "channel": channel,
+                    "status": status,
+                    "reason": reason,
+                    "subject": subject,
+                    "key": key,
+                    "overridden": overridden,
+                }
             )
 
         for n in nudges:
@@ -272,8 +297,13 @@ def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
                 if v.channel == "email":
                     ics = None
                     if campaign.attach_calendar and not n.is_escalation:
-                        ics = _calendar(nudge=n, enrollment=enrollment, recipient=recipient,
-                                        content=content, now=now)
+                        ics = _calendar(
+                            nudge=n,
+                            enrollment=enrollment,
+                            recipient=recipient,
+                            content=content,
+                            now=now,
+                        )
                     unsubscribe = (
                         None
                         if campaign.mandatory
@@ -287,26 +317,46 @@ def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
                     # and its commit, the resent copy is recognisably the same message.
                     headers["Message-ID"] = f"<nudge-{n.pk}-email@{channels.mail_domain()}>"
                     outbox_rows.append(
-                        (n.tenant_id, "email", key,
-                         {"to": [recipient.email], "subject": content.subject, "text": text,
-                          "html": html, "headers": headers, "attachments": attachments})
+                        (
+                            n.tenant_id,
+                            "email",
+                            key,
+                            {
+                                "to": [recipient.email],
+                                "subject": content.subject,
+                                "text": text,
+                                "html": html,
+                                "headers": headers,
+                                "attachments": attachments,
+                            },
+                        )
                     )
-                    log(n, "email", Delivery.Status.QUEUED, subject=content.subject, key=key,
-                        overridden=v.overridden)
+                    log(
+                        n,
+                        "email",
+                        Delivery.Status.QUEUED,
+                        subject=content.subject,
+                        key=key,
+                        overridden=v.overridden,
+                    )
                 elif v.channel == "in_app":
                     drafts.setdefault(n.tenant_id, []).append(
                         Draft(
                             person_id=recipient.pk,
                             kind=f"nudge_{campaign.trigger}",
                             title=content.subject,
-                            body=content.body + (f"\n\n{content.notice}" if content.notice
-                                                 else ""),
+                            body=content.body + (f"\n\n{content.notice}" if content.notice else ""),
                             url=link,
                             key=f"nudge:{n.pk}",
                         )
                     )
-                    log(n, "in_app", Delivery.Status.SENT, subject=content.subject,
-                        overridden=v.overridden)
+                    log(
+                        n,
+                        "in_app",
+                        Delivery.Status.SENT,
+                        subject=content.subject,
+                        overridden=v.overridden,
+                    )
                 elif v.channel in ("teams", "slack"):
                     targets = endpoints.get((n.tenant_id, v.channel), [])
                     if not targets:
@@ -323,21 +373,42 @@ def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
                         k = f"nudge:{n.pk}:{v.channel}:{endpoint_id}"
                         key = key or k
                         outbox_rows.append(
-                            (n.tenant_id, "webhook", k,
-                             {"endpoint_id": endpoint_id, "body": payload})
+                            (
+                                n.tenant_id,
+                                "webhook",
+                                k,
+                                {"endpoint_id": endpoint_id, "body": payload},
+                            )
                         )
-                    log(n, v.channel, Delivery.Status.QUEUED, subject=content.subject, key=key,
-                        overridden=v.overridden)
+                    log(
+                        n,
+                        v.channel,
+                        Delivery.Status.QUEUED,
+                        subject=content.subject,
+                        key=key,
+                        overridden=v.overridden,
+                    )
             n.status = Nudge.Status.DISPATCHED
 
         for tenant_id, items in drafts.items():
             notify_each(tenant_id=tenant_id, drafts=items, email=False)
         insert_rows(
             OutboxMessage,
-            ["tenant", "channel", "idempotency_key", "payload", "status", "attempts",
-             "last_error", "available_at", "created_at"],
-            [(t, ch, key, payload, OutboxMessage.Status.PENDING, 0, "", now, now)
-             for t, ch, key, payload in outbox_rows],
+            [
+                "tenant",
+                "channel",
+                "idempotency_key",
+                "payload",
+                "status",
+                "attempts",
+                "last_error",
+                "available_at",
+                "created_at",
+            ],
+            [
+                (t, ch, key, payload, OutboxMessage.Status.PENDING, 0, "", now, now)
+                for t, ch, key, payload in outbox_rows
+            ],
             ignore_conflicts=True,
         )
         ids_by_key: dict[str, int] = {}
@@ -350,13 +421,37 @@ def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
             )
         insert_rows(
             Delivery,
-            ["tenant", "nudge", "recipient", "campaign", "channel", "status", "reason",
-             "overridden", "subject", "outbox_message", "sent_at", "created_at", "updated_at"],
             [
-                (d["nudge"].tenant_id, d["nudge"].pk, d["nudge"].recipient_id,
-                 d["nudge"].campaign_id, d["channel"], d["status"], d["reason"],
-                 d["overridden"], d["subject"][:300], ids_by_key.get(d["key"]) if d["key"]
-                 else None, now if d["status"] == Delivery.Status.SENT else None, now, now)
+                "tenant",
+                "nudge",
+                "recipient",
+                "campaign",
+                "channel",
+                "status",
+                "reason",
+                "overridden",
+                "subject",
+                "outbox_message",
+                "sent_at",
+                "created_at",
+                "updated_at",
+            ],
+            [
+                (
+                    d["nudge"].tenant_id,
+                    d["nudge"].pk,
+                    d["nudge"].recipient_id,
+                    d["nudge"].campaign_id,
+                    d["channel"],
+                    d["status"],
+                    d["reason"],
+                    d["overridden"],
+                    d["subject"][:300],
+                    ids_by_key.get(d["key"]) if d["key"] else None,
+                    now if d["status"] == Delivery.Status.SENT else None,
+                    now,
+                    now,
+                )
                 for d in deliveries
             ],
             ignore_conflicts=True,

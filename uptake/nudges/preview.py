@@ -13,6 +13,7 @@ from uptake.core import clock
 from uptake.core.errors import NotFound
 from uptake.enrollment.models import Enrollment
 from uptake.nudges import channels, rules
+from uptake.nudges.channels import Content
 from uptake.nudges.dispatch import _first_activities, _message_for, channels_for, learner_link
 from uptake.nudges.models import Campaign
 from uptake.nudges.sweep import design_for, effective, policy_for, scoped_enrollments
@@ -24,7 +25,7 @@ class Preview:
     person: Person
     arm: str
     channels: list[str]
-    content: channels.Content
+    content: Content
     email_text: str
     email_html: str
     email_headers: dict[str, str]
@@ -64,12 +65,9 @@ def render_preview(*, campaign: Campaign, person_id: int) -> Preview:
         link = channels.absolute(reverse("web:home"))
         course, due_at = _("Sample course"), clock.now()
         note = _("This person has no enrolment: a sample course is shown.")
-    if arm and enrollment is not None and enrollment.person_id != person.pk:
-        note = ""
-    escalation = False
     content = channels.compose(
         trigger=campaign.trigger,
-        escalation=escalation,
+        escalation=False,
         subject=subject,
         body=body,
         language=person.language,

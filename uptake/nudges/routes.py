@@ -219,8 +219,11 @@ def get_campaign(request: HttpRequest, campaign_id: int) -> Any:
 def update_campaign(request: HttpRequest, campaign_id: int, payload: CampaignIn) -> Any:
     viewer = _admin(request)
     services.update_campaign(
-        actor=viewer.actor, tenant_id=viewer.tenant_id, campaign_id=campaign_id,
-        data=_data(payload), roles=viewer.roles,
+        actor=viewer.actor,
+        tenant_id=viewer.tenant_id,
+        campaign_id=campaign_id,
+        data=_data(payload),
+        roles=viewer.roles,
     )
     return selectors.get_campaign(tenant_id=viewer.tenant_id, campaign_id=campaign_id)
 
@@ -230,8 +233,11 @@ def set_status(request: HttpRequest, campaign_id: int, payload: StatusIn) -> Any
     """`active` (start nudging from now on) or `paused`."""
     viewer = _admin(request)
     services.set_status(
-        actor=viewer.actor, tenant_id=viewer.tenant_id, campaign_id=campaign_id,
-        status=payload.status, roles=viewer.roles,
+        actor=viewer.actor,
+        tenant_id=viewer.tenant_id,
+        campaign_id=campaign_id,
+        status=payload.status,
+        roles=viewer.roles,
     )
     return selectors.get_campaign(tenant_id=viewer.tenant_id, campaign_id=campaign_id)
 
@@ -241,16 +247,22 @@ def start_experiment(request: HttpRequest, campaign_id: int, payload: Experiment
     """Run the campaign as an A/B/n experiment (first arm = control) with an optional holdout."""
     viewer = _admin(request)
     services.start_experiment(
-        actor=viewer.actor, tenant_id=viewer.tenant_id, campaign_id=campaign_id,
+        actor=viewer.actor,
+        tenant_id=viewer.tenant_id,
+        campaign_id=campaign_id,
         arms=[
             services.ArmData(
-                name=a.name, weight=a.weight, subject=a.subject, body=a.body,
+                name=a.name,
+                weight=a.weight,
+                subject=a.subject,
+                body=a.body,
                 delay_hours=a.delay_hours,
                 channels=tuple(a.channels) if a.channels is not None else None,
             )
             for a in payload.arms
         ],
-        holdout_percent=payload.holdout_percent, roles=viewer.roles,
+        holdout_percent=payload.holdout_percent,
+        roles=viewer.roles,
     )
     return selectors.get_campaign(tenant_id=viewer.tenant_id, campaign_id=campaign_id)
 
@@ -260,8 +272,11 @@ def stop_experiment(request: HttpRequest, campaign_id: int, payload: StopIn) -> 
     """Stop the experiment and roll the winning arm out to everyone."""
     viewer = _admin(request)
     services.stop_experiment(
-        actor=viewer.actor, tenant_id=viewer.tenant_id, campaign_id=campaign_id,
-        winner=payload.winner, roles=viewer.roles,
+        actor=viewer.actor,
+        tenant_id=viewer.tenant_id,
+        campaign_id=campaign_id,
+        winner=payload.winner,
+        roles=viewer.roles,
     )
     return selectors.get_campaign(tenant_id=viewer.tenant_id, campaign_id=campaign_id)
 
@@ -269,8 +284,13 @@ def stop_experiment(request: HttpRequest, campaign_id: int, payload: StopIn) -> 
 def _comparison(c: Any) -> dict[str, Any] | None:
     if c is None:
         return None
-    return {"uplift": c.uplift, "low": c.low, "high": c.high, "p_value": c.p_value,
-            "needed_per_arm": c.needed_per_arm}
+    return {
+        "uplift": c.uplift,
+        "low": c.low,
+        "high": c.high,
+        "p_value": c.p_value,
+        "needed_per_arm": c.needed_per_arm,
+    }
 
 
 @router.get("/campaigns/{int:campaign_id}/results", response=ResultsOut)
@@ -317,7 +337,10 @@ def delivery_log(
     (with the reason: cap, quiet_hours, preference, unsubscribed, ...)."""
     viewer = _admin(request)
     return selectors.delivery_log(
-        tenant_id=viewer.tenant_id, campaign_id=campaign_id, channel=channel, status=status,
+        tenant_id=viewer.tenant_id,
+        campaign_id=campaign_id,
+        channel=channel,
+        status=status,
         reason=reason,
     )
 

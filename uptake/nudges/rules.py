@@ -124,11 +124,7 @@ def due_occurrences(
             add(Occurrence(f"overdue:{facts.due_at:%Y%m%d%H%M%S}:{k + 1}", at, expires))
             if spec.escalate_after_days is not None:
                 esc_at = facts.due_at + _day(spec.escalate_after_days)
-                add(
-                    Occurrence(
-                        f"escalation:{facts.due_at:%Y%m%d%H%M%S}", esc_at, escalation=True
-                    )
-                )
+                add(Occurrence(f"escalation:{facts.due_at:%Y%m%d%H%M%S}", esc_at, escalation=True))
     elif t == Trigger.INACTIVE:
         last = facts.last_activity_at or facts.started_at
         if facts.status == "in_progress" and last is not None:
@@ -137,8 +133,9 @@ def due_occurrences(
         if facts.status == "completed" and facts.completed_at is not None:
             add(Occurrence("completed", facts.completed_at))
     elif t == Trigger.STEP_UNLOCKED:
-        if facts.unlocked_at is not None and facts.status != "withdrawn":
-            add(Occurrence(f"unlocked:{facts.unlocked_step}", facts.unlocked_at))
+        unlocked = facts.unlocked_at
+        if unlocked is not None and facts.status != "withdrawn":
+            add(Occurrence(f"unlocked:{facts.unlocked_step}", unlocked))
     return out
 
 
@@ -148,8 +145,10 @@ def still_applies(trigger: str, *, status: str, escalation: bool = False) -> boo
         return False
     if trigger == Trigger.NOT_STARTED:
         return status == "assigned"
-    if trigger in (Trigger.DUE_SOON, Trigger.OVERDUE, Trigger.INACTIVE):
-        return status in OPEN_STATUSES if trigger != Trigger.INACTIVE else status == "in_progress"
+    if trigger == Trigger.INACTIVE:
+        return status == "in_progress"
+    if trigger in (Trigger.DUE_SOON, Trigger.OVERDUE):
+        return status in OPEN_STATUSES
     if trigger == Trigger.COMPLETED:
         return status == "completed"
     return True
@@ -188,9 +187,7 @@ def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
 
 def in_window(moment: dt.datetime, *, window: Window, tz: ZoneInfo) -> bool:
     local = moment.astimezone(tz)
-    return (
-        local.isoweekday() in window.weekdays and window.start <= local.time() < window.end
-    )
+    return local.isoweekday() in window.weekdays and window.start <= local.time() < window.end
 
 
 def next_send_time(now: dt.datetime, *, window: Window, tz: ZoneInfo) -> dt.datetime:

@@ -94,8 +94,7 @@ def delivery_log(
 
 def preferences(*, person: Person) -> dict[str, dict[str, object]]:
     rows = {
-        p.channel: p
-        for p in Preference.objects.filter(tenant_id=person.tenant_id, person=person)
+        p.channel: p for p in Preference.objects.filter(tenant_id=person.tenant_id, person=person)
     }
     out: dict[str, dict[str, object]] = {}
     for ch in rules.CHANNELS:
@@ -130,7 +129,11 @@ def banner(*, person: Person, now: dt.datetime | None = None) -> list[BannerItem
         .order_by("due_at")
         .values_list("pk", "course_id", "course__title", "due_at")[:5]
     )
-    return [BannerItem(pk, cid, title, due, due < now) for pk, cid, title, due in rows]
+    return [
+        BannerItem(pk, cid, title, due, due < now)
+        for pk, cid, title, due in rows
+        if due is not None
+    ]
 
 
 def list_webhooks(*, tenant_id: int) -> QuerySet[WebhookEndpoint]:
@@ -184,7 +187,7 @@ def experiment_results(*, tenant_id: int, campaign_id: int) -> Results:
     window = dt.timedelta(days=campaign.outcome_days)
     ids = list(first)
     for start in range(0, len(ids), 5000):
-        for pk, started_at, completed_at, due_at in Enrollment.objects.filter(
+        for pk, started_at, completed_at, due_by in Enrollment.objects.filter(
             pk__in=ids[start : start + 5000]
         ).values_list("pk", "started_at", "completed_at", "due_at"):
             arm, exposed_at = first[pk]
@@ -194,7 +197,7 @@ def experiment_results(*, tenant_id: int, campaign_id: int) -> Results:
                 result.started += 1
             if completed_at is not None:
                 result.completed += 1
-                if due_at is None or completed_at <= due_at:
+                if due_by is None or completed_at <= due_by:
                     result.on_time += 1
     holdout = by_arm[rules.HOLDOUT]
     for r in by_arm.values():

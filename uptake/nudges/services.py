@@ -97,18 +97,25 @@ def _validate(tenant_id: int, data: CampaignData) -> None:
     if data.trigger not in rules.Trigger.ALL:
         problems.append(FieldProblem(_("Choose a trigger."), field="trigger"))
     if data.trigger in rules.Trigger.NEEDS_DAYS and data.days < 1:
-        problems.append(FieldProblem(_("This trigger needs a number of days (1 or more)."),
-                                     field="days"))
+        problems.append(
+            FieldProblem(_("This trigger needs a number of days (1 or more)."), field="days")
+        )
     if data.trigger == rules.Trigger.OVERDUE:
         if data.repeat_every_days < 1:
-            problems.append(FieldProblem(_("Repeat at least every day."),
-                                         field="repeat_every_days"))
+            problems.append(
+                FieldProblem(_("Repeat at least every day."), field="repeat_every_days")
+            )
         if not 1 <= data.max_repeats <= 20:
-            problems.append(FieldProblem(_("Send between 1 and 20 overdue reminders."),
-                                         field="max_repeats"))
+            problems.append(
+                FieldProblem(_("Send between 1 and 20 overdue reminders."), field="max_repeats")
+            )
     elif data.escalate_after_days is not None:
-        problems.append(FieldProblem(_("Escalation to the manager needs the overdue trigger."),
-                                     field="escalate_after_days"))
+        problems.append(
+            FieldProblem(
+                _("Escalation to the manager needs the overdue trigger."),
+                field="escalate_after_days",
+            )
+        )
     unknown = [c for c in data.channels if c not in rules.CHANNELS]
     if unknown or not data.channels:
         problems.append(
@@ -119,28 +126,36 @@ def _validate(tenant_id: int, data: CampaignData) -> None:
             )
         )
     if data.attach_calendar and "email" not in data.channels:
-        problems.append(FieldProblem(_("A calendar invitation is sent with the email: turn "
-                                       "email on."), field="attach_calendar"))
+        problems.append(
+            FieldProblem(
+                _("A calendar invitation is sent with the email: turn email on."),
+                field="attach_calendar",
+            )
+        )
     if (data.window_start is None) != (data.window_end is None):
-        problems.append(FieldProblem(_("Give both the start and the end of the send window."),
-                                     field="window_start"))
+        problems.append(
+            FieldProblem(
+                _("Give both the start and the end of the send window."), field="window_start"
+            )
+        )
     if data.window_start and data.window_end:
         window = rules.Window(data.window_start, data.window_end, frozenset({1}))
         if window.problem():
             problems.append(FieldProblem(str(window.problem()), field="window_end"))
-    if data.weekdays and (
-        not data.weekdays.isdigit() or not set(data.weekdays) <= set("1234567")
-    ):
-        problems.append(FieldProblem(_("Weekdays are digits 1 (Monday) to 7 (Sunday)."),
-                                     field="weekdays"))
+    if data.weekdays and (not data.weekdays.isdigit() or not set(data.weekdays) <= set("1234567")):
+        problems.append(
+            FieldProblem(_("Weekdays are digits 1 (Monday) to 7 (Sunday)."), field="weekdays")
+        )
     if data.weekly_cap is not None and not 0 <= data.weekly_cap <= 50:
         problems.append(FieldProblem(_("The weekly cap is between 0 and 50."), field="weekly_cap"))
     if not 0 <= data.holdout_percent <= 50:
-        problems.append(FieldProblem(_("The holdout is between 0 and 50 percent."),
-                                     field="holdout_percent"))
+        problems.append(
+            FieldProblem(_("The holdout is between 0 and 50 percent."), field="holdout_percent")
+        )
     if not 1 <= data.outcome_days <= 365:
-        problems.append(FieldProblem(_("Outcome days are between 1 and 365."),
-                                     field="outcome_days"))
+        problems.append(
+            FieldProblem(_("Outcome days are between 1 and 365."), field="outcome_days")
+        )
     problems.extend(_check_target(tenant_id, data))
     if problems:
         raise ValidationFailed(_("The campaign is not valid."), errors=problems)
@@ -198,7 +213,11 @@ def get_campaign_for_update(*, tenant_id: int, campaign_id: int) -> Campaign:
 
 @transaction.atomic
 def update_campaign(
-    *, actor: Actor, tenant_id: int, campaign_id: int, data: CampaignData,
+    *,
+    actor: Actor,
+    tenant_id: int,
+    campaign_id: int,
+    data: CampaignData,
     roles: frozenset[str] | None = None,
 ) -> Campaign:
     _require_admin(roles)
@@ -213,7 +232,11 @@ def update_campaign(
 
 @transaction.atomic
 def set_status(
-    *, actor: Actor, tenant_id: int, campaign_id: int, status: str,
+    *,
+    actor: Actor,
+    tenant_id: int,
+    campaign_id: int,
+    status: str,
     roles: frozenset[str] | None = None,
 ) -> Campaign:
     """Activate or pause. Activation starts the clock: occurrences from before it are not sent
@@ -221,8 +244,10 @@ def set_status(
     _require_admin(roles)
     campaign = get_campaign_for_update(tenant_id=tenant_id, campaign_id=campaign_id)
     if status not in (Campaign.Status.ACTIVE, Campaign.Status.PAUSED):
-        raise ValidationFailed(_("A campaign can be activated or paused."),
-                               errors=[FieldProblem(_("Unknown status."), field="status")])
+        raise ValidationFailed(
+            _("A campaign can be activated or paused."),
+            errors=[FieldProblem(_("Unknown status."), field="status")],
+        )
     if status == Campaign.Status.ACTIVE and campaign.status != Campaign.Status.ACTIVE:
         campaign.activated_at = clock.now()
     campaign.status = status
@@ -232,24 +257,39 @@ def set_status(
 
 @transaction.atomic
 def set_message(
-    *, actor: Actor, tenant_id: int, campaign_id: int, language: str, arm: str, subject: str,
-    body: str, roles: frozenset[str] | None = None,
+    *,
+    actor: Actor,
+    tenant_id: int,
+    campaign_id: int,
+    language: str,
+    arm: str,
+    subject: str,
+    body: str,
+    roles: frozenset[str] | None = None,
 ) -> CampaignMessage:
     """The campaign's message in one language (and arm); blank subject and body delete it."""
     _require_admin(roles)
     campaign = get_campaign_for_update(tenant_id=tenant_id, campaign_id=campaign_id)
     language = language.strip().lower()
     if not language or len(language) > 12:
-        raise ValidationFailed(_("Give a language code such as en or fr."),
-                               errors=[FieldProblem(_("Required."), field="language")])
+        raise ValidationFailed(
+            _("Give a language code such as en or fr."),
+            errors=[FieldProblem(_("Required."), field="language")],
+        )
     if arm and not campaign.arms.filter(name=arm).exists():
-        raise ValidationFailed(_("There is no arm %(arm)s.") % {"arm": arm},
-                               errors=[FieldProblem(_("Unknown arm."), field="arm")])
+        raise ValidationFailed(
+            _("There is no arm %(arm)s.") % {"arm": arm},
+            errors=[FieldProblem(_("Unknown arm."), field="arm")],
+        )
     if not subject.strip() or not body.strip():
-        raise ValidationFailed(_("A message needs a subject and a text."),
-                               errors=[FieldProblem(_("Required."), field="subject")])
+        raise ValidationFailed(
+            _("A message needs a subject and a text."),
+            errors=[FieldProblem(_("Required."), field="subject")],
+        )
     message, _created = CampaignMessage.objects.update_or_create(
-        campaign=campaign, language=language, arm=arm,
+        campaign=campaign,
+        language=language,
+        arm=arm,
         defaults={"tenant_id": tenant_id, "subject": subject.strip(), "body": body.strip()},
     )
     return message
@@ -267,8 +307,13 @@ class ArmData:
 
 @transaction.atomic
 def start_experiment(
-    *, actor: Actor, tenant_id: int, campaign_id: int, arms: list[ArmData],
-    holdout_percent: int, roles: frozenset[str] | None = None,
+    *,
+    actor: Actor,
+    tenant_id: int,
+    campaign_id: int,
+    arms: list[ArmData],
+    holdout_percent: int,
+    roles: frozenset[str] | None = None,
 ) -> Campaign:
     """Make the campaign an A/B/n experiment: 2 to 5 arms (the first is the control) and an
     optional holdout that gets no nudge. Arms are fixed while it runs."""
@@ -281,29 +326,36 @@ def start_experiment(
     if not 2 <= len(arms) <= 5:
         problems.append(FieldProblem(_("An experiment has 2 to 5 arms."), field="arms"))
     if len(set(names)) != len(names) or any(not n or n == rules.HOLDOUT for n in names):
-        problems.append(FieldProblem(_("Arms need distinct names (not 'holdout')."),
-                                     field="arms"))
+        problems.append(FieldProblem(_("Arms need distinct names (not 'holdout')."), field="arms"))
     for i, a in enumerate(arms):
         if not 1 <= a.weight <= 100:
-            problems.append(FieldProblem(_("Weights are between 1 and 100."), field="weight",
-                                         row=i + 1))
+            problems.append(
+                FieldProblem(_("Weights are between 1 and 100."), field="weight", row=i + 1)
+            )
         if a.delay_hours > 24 * 14:
-            problems.append(FieldProblem(_("Delay at most 14 days."), field="delay_hours",
-                                         row=i + 1))
+            problems.append(
+                FieldProblem(_("Delay at most 14 days."), field="delay_hours", row=i + 1)
+            )
         if a.channels is not None and (
             not a.channels or any(c not in rules.CHANNELS for c in a.channels)
         ):
             problems.append(FieldProblem(_("Unknown channel."), field="channels", row=i + 1))
     if not 0 <= holdout_percent <= 50:
-        problems.append(FieldProblem(_("The holdout is between 0 and 50 percent."),
-                                     field="holdout_percent"))
+        problems.append(
+            FieldProblem(_("The holdout is between 0 and 50 percent."), field="holdout_percent")
+        )
     if problems:
         raise ValidationFailed(_("The experiment is not valid."), errors=problems)
     campaign.arms.all().delete()
     for a, name in zip(arms, names, strict=True):
         CampaignArm.objects.create(
-            tenant_id=tenant_id, campaign=campaign, name=name, weight=a.weight,
-            subject=a.subject, body=a.body, delay_hours=a.delay_hours,
+            tenant_id=tenant_id,
+            campaign=campaign,
+            name=name,
+            weight=a.weight,
+            subject=a.subject,
+            body=a.body,
+            delay_hours=a.delay_hours,
             channels=list(a.channels) if a.channels is not None else None,
         )
     campaign.experiment = Campaign.Experiment.RUNNING
@@ -315,7 +367,11 @@ def start_experiment(
 
 @transaction.atomic
 def stop_experiment(
-    *, actor: Actor, tenant_id: int, campaign_id: int, winner: str,
+    *,
+    actor: Actor,
+    tenant_id: int,
+    campaign_id: int,
+    winner: str,
     roles: frozenset[str] | None = None,
 ) -> Campaign:
     """Stop the experiment and roll the winning arm out to everyone (the holdout ends too)."""
@@ -324,8 +380,9 @@ def stop_experiment(
     if campaign.experiment != Campaign.Experiment.RUNNING:
         raise Conflict(_("No experiment is running on this campaign."))
     if not campaign.arms.filter(name=winner).exists():
-        raise ValidationFailed(_("Choose the winning arm."),
-                               errors=[FieldProblem(_("Unknown arm."), field="winner")])
+        raise ValidationFailed(
+            _("Choose the winning arm."), errors=[FieldProblem(_("Unknown arm."), field="winner")]
+        )
     campaign.experiment = Campaign.Experiment.STOPPED
     campaign.winner = winner
     campaign.save(update_fields=["experiment", "winner", "updated_at"])
@@ -337,23 +394,38 @@ def stop_experiment(
 
 @transaction.atomic
 def set_policy(
-    *, actor: Actor, tenant_id: int, window_start: dt.time, window_end: dt.time, weekdays: str,
-    weekly_cap: int, roles: frozenset[str] | None = None,
+    *,
+    actor: Actor,
+    tenant_id: int,
+    window_start: dt.time,
+    window_end: dt.time,
+    weekdays: str,
+    weekly_cap: int,
+    roles: frozenset[str] | None = None,
 ) -> NudgePolicy:
     _require_admin(roles)
-    window = rules.Window(window_start, window_end,
-                          frozenset(int(d) for d in weekdays if d.isdigit()))
+    window = rules.Window(
+        window_start, window_end, frozenset(int(d) for d in weekdays if d.isdigit())
+    )
     problem = window.problem()
     if problem or not weekdays.isdigit():
-        raise ValidationFailed(problem or _("Weekdays are digits 1 (Monday) to 7 (Sunday)."),
-                               errors=[FieldProblem(problem or "", field="window")])
+        raise ValidationFailed(
+            problem or _("Weekdays are digits 1 (Monday) to 7 (Sunday)."),
+            errors=[FieldProblem(problem or "", field="window")],
+        )
     if not 0 <= weekly_cap <= 50:
-        raise ValidationFailed(_("The weekly cap is between 0 and 50."),
-                               errors=[FieldProblem(_("Out of range."), field="weekly_cap")])
+        raise ValidationFailed(
+            _("The weekly cap is between 0 and 50."),
+            errors=[FieldProblem(_("Out of range."), field="weekly_cap")],
+        )
     policy, _created = NudgePolicy.objects.update_or_create(
         tenant_id=tenant_id,
-        defaults={"window_start": window_start, "window_end": window_end,
-                  "weekdays": "".join(sorted(set(weekdays))), "weekly_cap": weekly_cap},
+        defaults={
+            "window_start": window_start,
+            "window_end": window_end,
+            "weekdays": "".join(sorted(set(weekdays))),
+            "weekly_cap": weekly_cap,
+        },
     )
     return policy
 
@@ -363,8 +435,10 @@ def set_preferences(*, actor: Actor, person: Person, enabled: dict[str, bool]) -
     """The person's own choice per channel. Turning email back on clears an unsubscribe."""
     unknown = [c for c in enabled if c not in rules.CHANNELS]
     if unknown:
-        raise ValidationFailed(_("Unknown channel %(c)s.") % {"c": unknown[0]},
-                               errors=[FieldProblem(_("Unknown channel."), field="channels")])
+        raise ValidationFailed(
+            _("Unknown channel %(c)s.") % {"c": unknown[0]},
+            errors=[FieldProblem(_("Unknown channel."), field="channels")],
+        )
     for channel, on in enabled.items():
         defaults: dict[str, Any] = {"tenant_id": person.tenant_id, "enabled": on}
         if on:
@@ -386,7 +460,8 @@ def unsubscribe(*, token: str) -> Person:
     pref = Preference.objects.filter(person=person, channel="email").first()
     if pref is None or pref.enabled or pref.unsubscribed_at is None:
         Preference.objects.update_or_create(
-            person=person, channel="email",
+            person=person,
+            channel="email",
             defaults={"tenant_id": tenant_id, "enabled": False, "unsubscribed_at": clock.now()},
         )
     return person
@@ -397,7 +472,12 @@ def unsubscribe(*, token: str) -> Person:
 
 @transaction.atomic
 def add_webhook(
-    *, actor: Actor, tenant_id: int, kind: str, name: str, url: str,
+    *,
+    actor: Actor,
+    tenant_id: int,
+    kind: str,
+    name: str,
+    url: str,
     roles: frozenset[str] | None = None,
 ) -> WebhookEndpoint:
     _require_admin(roles)
@@ -414,13 +494,16 @@ def add_webhook(
     try:
         with transaction.atomic():
             return WebhookEndpoint.objects.create(
-                tenant_id=tenant_id, kind=kind, name=name.strip(),
+                tenant_id=tenant_id,
+                kind=kind,
+                name=name.strip(),
                 url_encrypted=channels.encrypt_url(url.strip()),
                 hint=channels.url_hint(url.strip()),
             )
     except IntegrityError as exc:
-        raise Conflict(_("There is already a %(kind)s webhook named %(name)s.")
-                       % {"kind": kind, "name": name}) from exc
+        raise Conflict(
+            _("There is already a %(kind)s webhook named %(name)s.") % {"kind": kind, "name": name}
+        ) from exc
 
 
 @transaction.atomic
@@ -450,25 +533,38 @@ def _calendar_mail(invite: CalendarInvite, *, method: str, due_at: dt.datetime) 
         if method == "CANCEL":
             subject = _("Cancelled: %(course)s") % {"course": enrollment.course.title}
             text = _("%(course)s is no longer assigned to you; the calendar slot is cancelled.") % {
-                "course": enrollment.course.title}
+                "course": enrollment.course.title
+            }
         else:
             subject = _("New due date: %(course)s") % {"course": enrollment.course.title}
             text = _("The due date of %(course)s changed; your calendar is updated.") % {
-                "course": enrollment.course.title}
+                "course": enrollment.course.title
+            }
     ics = channels.build_ics(
-        method=method, uid=invite.uid, sequence=invite.sequence, summary=subject,
-        description=f"{text}\n{link}", due_at=due_at, url=link, attendee_email=person.email,
-        attendee_name=person.full_name, stamp=clock.now(),
+        method=method,
+        uid=invite.uid,
+        sequence=invite.sequence,
+        summary=subject,
+        description=f"{text}\n{link}",
+        due_at=due_at,
+        url=link,
+        attendee_email=person.email,
+        attendee_name=person.full_name,
+        stamp=clock.now(),
     )
     message = outbox.enqueue(
         tenant_id=invite.tenant_id,
         channel="email",
         idempotency_key=f"calendar:{invite.uid}:{invite.sequence}",
         payload={
-            "to": [person.email], "subject": subject, "text": f"{text}\n\n{link}\n",
-            "html": None, "headers": {"Auto-Submitted": "auto-generated"},
-            "attachments": [{"filename": "invite.ics", "content": ics,
-                             "mimetype": "text/calendar"}],
+            "to": [person.email],
+            "subject": subject,
+            "text": f"{text}\n\n{link}\n",
+            "html": None,
+            "headers": {"Auto-Submitted": "auto-generated"},
+            "attachments": [
+                {"filename": "invite.ics", "content": ics, "mimetype": "text/calendar"}
+            ],
         },
     )
     del message
@@ -552,14 +648,20 @@ def send_manager_digests(*, actor: Actor, tenant_id: int, now: dt.datetime | Non
         )
         .filter(_stalled(now))
         .values_list(
-            "person__manager_id", "person__first_name", "person__last_name", "course__title",
-            "status", "due_at",
+            "person__manager_id",
+            "person__first_name",
+            "person__last_name",
+            "course__title",
+            "status",
+            "due_at",
         )
         .order_by("person__manager_id", "person__last_name")
     )
     by_manager: dict[int, list[str]] = {}
     counts: dict[int, list[int]] = {}
-    for manager_id, first, last, title, status, due_at in rows.iterator(chunk_size=2000):
+    for manager_id, first, last, title, _status, due_at in rows.iterator(chunk_size=2000):
+        if manager_id is None:
+            continue
         overdue = due_at is not None and due_at < now
         line = f"{first} {last}: {title} ({'overdue' if overdue else 'not started'})"
         by_manager.setdefault(manager_id, []).append(line)
@@ -573,10 +675,20 @@ def send_manager_digests(*, actor: Actor, tenant_id: int, now: dt.datetime | Non
     for manager_id, lines in by_manager.items():
         with translation.override(languages.get(manager_id) or None):
             title = _("Your team this week: %(overdue)s overdue, %(waiting)s not started") % {
-                "overdue": counts[manager_id][0], "waiting": counts[manager_id][1]}
+                "overdue": counts[manager_id][0],
+                "waiting": counts[manager_id][1],
+            }
             body = "\n".join(lines[:50]) + "\n\n" + _("Nudge them in one click:")
-        drafts.append(Draft(person_id=manager_id, kind="manager_digest", title=title, body=body,
-                            url=url, key=f"digest:{_week_key(now)}:{manager_id}"))
+        drafts.append(
+            Draft(
+                person_id=manager_id,
+                kind="manager_digest",
+                title=title,
+                body=body,
+                url=url,
+                key=f"digest:{_week_key(now)}:{manager_id}",
+            )
+        )
     return notify_each(tenant_id=tenant_id, drafts=drafts, email=True)
 
 
@@ -588,7 +700,10 @@ def _stalled(now: dt.datetime):  # type: ignore[no-untyped-def]
 
 @transaction.atomic
 def nudge_reports(
-    *, actor: Actor, manager: Person, enrollment_ids: list[int] | None = None,
+    *,
+    actor: Actor,
+    manager: Person,
+    enrollment_ids: list[int] | None = None,
     now: dt.datetime | None = None,
 ) -> int:
     """A manager's one-click nudge: each of their direct reports' overdue or not-started
@@ -598,22 +713,28 @@ def nudge_reports(
 
     now = now or clock.now()
     qs = Enrollment.objects.filter(
-        tenant_id=manager.tenant_id, person__manager=manager, person__is_active=True,
+        tenant_id=manager.tenant_id,
+        person__manager=manager,
+        person__is_active=True,
         status__in=["assigned", "in_progress"],
     )
     if enrollment_ids is not None:
         found = set(qs.filter(pk__in=enrollment_ids).values_list("pk", flat=True))
         missing = set(enrollment_ids) - found
         if missing:
-            raise NotFound(_("There is no open enrolment %(id)s in your team.")
-                           % {"id": min(missing)})
+            raise NotFound(
+                _("There is no open enrolment %(id)s in your team.") % {"id": min(missing)}
+            )
         qs = qs.filter(pk__in=found)
     else:
         qs = qs.filter(_stalled(now))
     from uptake.nudges.dispatch import _first_activities, learner_link
 
-    rows = list(qs.values_list("pk", "person_id", "course_id", "course__title",
-                               "last_activity_id", "person__language"))
+    rows = list(
+        qs.values_list(
+            "pk", "person_id", "course_id", "course__title", "last_activity_id", "person__language"
+        )
+    )
     first = _first_activities({r[2] for r in rows})
     from django.utils import translation
 
@@ -621,10 +742,22 @@ def nudge_reports(
     for pk, person_id, course_id, title, last_activity, language in rows:
         with translation.override(language or None):
             subject = _("A reminder from %(manager)s: %(course)s") % {
-                "manager": manager.full_name, "course": title}
+                "manager": manager.full_name,
+                "course": title,
+            }
             body = _("%(manager)s asked us to remind you about %(course)s.") % {
-                "manager": manager.full_name, "course": title}
+                "manager": manager.full_name,
+                "course": title,
+            }
         link = learner_link(pk, course_id, last_activity or first.get(course_id))
-        drafts.append(Draft(person_id=person_id, kind="manager_nudge", title=subject, body=body,
-                            url=link, key=f"manual:{now:%Y%m%d}:{pk}"))
+        drafts.append(
+            Draft(
+                person_id=person_id,
+                kind="manager_nudge",
+                title=subject,
+                body=body,
+                url=link,
+                key=f"manual:{now:%Y%m%d}:{pk}",
+            )
+        )
     return notify_each(tenant_id=manager.tenant_id, drafts=drafts, email=True)

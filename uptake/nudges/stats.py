@@ -43,10 +43,9 @@ def compare(conv_a: int, n_a: int, conv_b: int, n_b: int) -> Comparison | None:
     low, high = diff - z_crit * se, diff + z_crit * se
     pooled = (conv_a + conv_b) / (n_a + n_b)
     se0 = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
-    p_value: float | None
-    if se0 == 0:
-        p_value = 1.0 if diff == 0 else None
-    else:
+    # Nobody or everybody converted on both sides: no variance, no test.
+    p_value: float | None = 1.0 if diff == 0 else None
+    if se0 > 0:
         p_value = float(2 * sps.norm.sf(abs(diff) / se0))
     return Comparison(
         uplift=diff,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from uptake.core import clock
 from uptake.core.bulk import insert_rows
@@ -99,11 +99,11 @@ def scoped_enrollments(campaign: Campaign) -> QuerySet[Enrollment]:
 
     qs = Enrollment.objects.filter(tenant_id=campaign.tenant_id, person__is_active=True)
     if campaign.scope == Campaign.Scope.COURSE:
-        qs = qs.filter(course_id=campaign.course_id)
+        qs = qs.filter(course_id=campaign.course_id or 0)
     elif campaign.scope == Campaign.Scope.AUDIENCE:
         qs = qs.filter(
             person_id__in=AudienceMembership.objects.filter(
-                tenant_id=campaign.tenant_id, audience_id=campaign.audience_id
+                tenant_id=campaign.tenant_id, audience_id=campaign.audience_id or 0
             ).values("person_id")
         )
     elif campaign.scope == Campaign.Scope.PATH:
@@ -255,8 +255,9 @@ def sweep_campaign(
     for page in pages:
         result.examined += len(page)
         with transaction.atomic():
-            _decide_page(campaign, page, spec, design, delays, settings, now, since, result,
-                         unlocks)
+            _decide_page(
+                campaign, page, spec, design, delays, settings, now, since, result, unlocks
+            )
 
 
 def _decide_page(
@@ -312,7 +313,11 @@ def _decide_page(
             recipient = row[9]
             tz_name = manager_zones.get(recipient) if recipient else None
             if recipient is None or tz_name is None:
-                recipient, status, reason = person_id, Nudge.Status.SUPPRESSED, rules.Reason.NO_MANAGER
+                recipient, status, reason = (
+                    person_id,
+                    Nudge.Status.SUPPRESSED,
+                    rules.Reason.NO_MANAGER,
+                )
         if arm == rules.HOLDOUT and not occ.escalation:
             status, reason = Nudge.Status.HELD_OUT, rules.Reason.HOLDOUT
         earliest = max(now, occ.at + delays.get(arm, dt.timedelta()))
@@ -321,14 +326,26 @@ def _decide_page(
             window=settings.window,
             tz=rules.zone(tz_name, settings.tenant_zone),
         )
-        if status == Nudge.Status.QUEUED and occ.expires_at is not None and (
-            send_at >= occ.expires_at
+        if (
+            status == Nudge.Status.QUEUED
+            and occ.expires_at is not None
+            and (send_at >= occ.expires_at)
         ):
             status, reason = Nudge.Status.SUPPRESSED, rules.Reason.QUIET_HOURS
         if status != Nudge.Status.QUEUED:
             send_at = now
-        record = [row[0], row[1], recipient, occ.key, occ.escalation, arm, status, reason,
-                  occ.at, send_at]
+        record = [
+            row[0],
+            row[1],
+            recipient,
+            occ.key,
+            occ.escalation,
+            arm,
+            status,
+            reason,
+            occ.at,
+            send_at,
+        ]
         rows.append(record)  # type: ignore[arg-type]
         if status == Nudge.Status.QUEUED:
             candidates.append(
@@ -356,14 +373,39 @@ def _decide_page(
     insert_rows(
         Nudge,
         [
-            "tenant", "campaign", "enrollment", "person", "recipient", "occurrence",
-            "is_escalation", "arm", "status", "reason", "due_at", "send_at", "dispatched_at",
-            "created_at", "updated_at",
+            "tenant",
+            "campaign",
+            "enrollment",
+            "person",
+            "recipient",
+            "occurrence",
+            "is_escalation",
+            "arm",
+            "status",
+            "reason",
+            "due_at",
+            "send_at",
+            "dispatched_at",
+            "created_at",
+            "updated_at",
         ],
         [
             (
-                campaign.tenant_id, campaign.pk, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-                r[8], r[9], created if r[6] == Nudge.Status.HELD_OUT else None, created, created,
+                campaign.tenant_id,
+                campaign.pk,
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                created if r[6] == Nudge.Status.HELD_OUT else None,
+                created,
+                created,
             )
             for r in rows
         ],
@@ -394,9 +436,11 @@ def sweep(*, now: dt.datetime | None = None, tenant_id: int | None = None) -> Sw
     policies: dict[int, tuple[NudgePolicy, str]] = {}
     for campaign in campaigns.prefetch_related("arms"):
         if campaign.tenant_id not in policies:
-            zone = Tenant.objects.filter(pk=campaign.tenant_id).values_list(
-                "time_zone", flat=True
-            ).first()
+            zone = (
+                Tenant.objects.filter(pk=campaign.tenant_id)
+                .values_list("time_zone", flat=True)
+                .first()
+            )
             policies[campaign.tenant_id] = (policy_for(campaign.tenant_id), zone or "UTC")
         policy, zone_name = policies[campaign.tenant_id]
         result.campaigns += 1

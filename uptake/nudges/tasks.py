@@ -1,4 +1,4 @@
-"""Background entry points of nudges: one call each, idempotent (scheduled in uptake/schedule.py)."""
+"""Background entry points of nudges: one call each, idempotent (see uptake/schedule.py)."""
 
 from __future__ import annotations
 

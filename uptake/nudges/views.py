@@ -103,8 +103,13 @@ def _choices(tenant_id: int) -> dict[str, Any]:
         "paths": LearningPath.objects.filter(tenant_id=tenant_id).order_by("title"),
         "courses": Course.objects.filter(tenant_id=tenant_id).order_by("title"),
         "weekday_choices": [
-            ("1", _("Mon")), ("2", _("Tue")), ("3", _("Wed")), ("4", _("Thu")),
-            ("5", _("Fri")), ("6", _("Sat")), ("7", _("Sun")),
+            ("1", _("Mon")),
+            ("2", _("Tue")),
+            ("3", _("Wed")),
+            ("4", _("Thu")),
+            ("5", _("Fri")),
+            ("6", _("Sat")),
+            ("7", _("Sun")),
         ],
     }
 
@@ -137,8 +142,11 @@ def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpR
                 )
             else:
                 campaign = services.update_campaign(
-                    actor=viewer.actor, tenant_id=viewer.tenant_id, campaign_id=campaign.pk,
-                    data=data, roles=viewer.roles,
+                    actor=viewer.actor,
+                    tenant_id=viewer.tenant_id,
+                    campaign_id=campaign.pk,
+                    data=data,
+                    roles=viewer.roles,
                 )
         except DomainError as exc:
             error = exc
@@ -182,8 +190,11 @@ def campaign_status(request: HttpRequest, campaign_id: int) -> HttpResponse:
     viewer = _viewer(request)
     try:
         services.set_status(
-            actor=viewer.actor, tenant_id=viewer.tenant_id, campaign_id=campaign_id,
-            status=request.POST.get("status", ""), roles=viewer.roles,
+            actor=viewer.actor,
+            tenant_id=viewer.tenant_id,
+            campaign_id=campaign_id,
+            status=request.POST.get("status", ""),
+            roles=viewer.roles,
         )
     except DomainError as exc:
         messages.error(request, exc.detail)
@@ -196,9 +207,13 @@ def campaign_message(request: HttpRequest, campaign_id: int) -> HttpResponse:
     viewer = _viewer(request)
     try:
         services.set_message(
-            actor=viewer.actor, tenant_id=viewer.tenant_id, campaign_id=campaign_id,
-            language=request.POST.get("language", ""), arm=request.POST.get("arm", ""),
-            subject=request.POST.get("subject", ""), body=request.POST.get("body", ""),
+            actor=viewer.actor,
+            tenant_id=viewer.tenant_id,
+            campaign_id=campaign_id,
+            language=request.POST.get("language", ""),
+            arm=request.POST.get("arm", ""),
+            subject=request.POST.get("subject", ""),
+            body=request.POST.get("body", ""),
             roles=viewer.roles,
         )
     except DomainError as exc:
@@ -223,7 +238,8 @@ def experiment_start(request: HttpRequest, campaign_id: int) -> HttpResponse:
         delay = delays[i] if i < len(delays) else "0"
         arms.append(
             services.ArmData(
-                name=name, weight=1,
+                name=name,
+                weight=1,
                 subject=subjects[i] if i < len(subjects) else "",
                 body=bodies[i] if i < len(bodies) else "",
                 delay_hours=int(delay) if delay.isdigit() else 0,
@@ -232,8 +248,12 @@ def experiment_start(request: HttpRequest, campaign_id: int) -> HttpResponse:
     holdout = request.POST.get("holdout_percent", "0")
     try:
         services.start_experiment(
-            actor=viewer.actor, tenant_id=viewer.tenant_id, campaign_id=campaign_id, arms=arms,
-            holdout_percent=int(holdout) if holdout.isdigit() else -1, roles=viewer.roles,
+            actor=viewer.actor,
+            tenant_id=viewer.tenant_id,
+            campaign_id=campaign_id,
+            arms=arms,
+            holdout_percent=int(holdout) if holdout.isdigit() else -1,
+            roles=viewer.roles,
         )
     except DomainError as exc:
         details = "; ".join(p.message for p in exc.errors)
@@ -256,8 +276,11 @@ def experiment_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
     viewer = _viewer(request)
     try:
         services.stop_experiment(
-            actor=viewer.actor, tenant_id=viewer.tenant_id, campaign_id=campaign_id,
-            winner=request.POST.get("winner", ""), roles=viewer.roles,
+            actor=viewer.actor,
+            tenant_id=viewer.tenant_id,
+            campaign_id=campaign_id,
+            winner=request.POST.get("winner", ""),
+            roles=viewer.roles,
         )
     except DomainError as exc:
         messages.error(request, exc.detail)
@@ -269,16 +292,15 @@ def experiment_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @viewer_required(ADMIN)
 def delivery_log(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
-    f = {
-        "campaign_id": _int(request.GET.get("campaign")),
-        "channel": request.GET.get("channel") or None,
-        "status": request.GET.get("status") or None,
-        "reason": request.GET.get("reason") or None,
-        "person": request.GET.get("person") or None,
-    }
-    page = Paginator(selectors.delivery_log(tenant_id=viewer.tenant_id, **f), 50).get_page(
-        request.GET.get("page")
+    log = selectors.delivery_log(
+        tenant_id=viewer.tenant_id,
+        campaign_id=_int(request.GET.get("campaign")),
+        channel=request.GET.get("channel") or None,
+        status=request.GET.get("status") or None,
+        reason=request.GET.get("reason") or None,
+        person=request.GET.get("person") or None,
     )
+    page = Paginator(log, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "nudges/log.html",
@@ -289,9 +311,13 @@ def delivery_log(request: HttpRequest) -> HttpResponse:
             "all_channels": rules.CHANNELS,
             "statuses": [*Delivery.Status.values, "retrying"],
             "reasons": [
-                rules.Reason.CAP, rules.Reason.QUIET_HOURS, rules.Reason.PREFERENCE,
-                rules.Reason.UNSUBSCRIBED, rules.Reason.NO_LONGER_APPLIES,
-                rules.Reason.NO_ADDRESS, rules.Reason.NO_MANAGER,
+                rules.Reason.CAP,
+                rules.Reason.QUIET_HOURS,
+                rules.Reason.PREFERENCE,
+                rules.Reason.UNSUBSCRIBED,
+                rules.Reason.NO_LONGER_APPLIES,
+                rules.Reason.NO_ADDRESS,
+                rules.Reason.NO_MANAGER,
             ],
         },
     )
@@ -306,25 +332,30 @@ def nudge_settings(request: HttpRequest) -> HttpResponse:
             action = request.POST.get("action")
             if action == "policy":
                 services.set_policy(
-                    actor=viewer.actor, tenant_id=viewer.tenant_id,
+                    actor=viewer.actor,
+                    tenant_id=viewer.tenant_id,
                     window_start=_time(request.POST.get("window_start"), "window_start")
                     or dt.time(9),
-                    window_end=_time(request.POST.get("window_end"), "window_end")
-                    or dt.time(17),
+                    window_end=_time(request.POST.get("window_end"), "window_end") or dt.time(17),
                     weekdays="".join(request.POST.getlist("weekdays")),
                     weekly_cap=_int(request.POST.get("weekly_cap")) or 0,
                     roles=viewer.roles,
                 )
             elif action == "add_webhook":
                 services.add_webhook(
-                    actor=viewer.actor, tenant_id=viewer.tenant_id,
-                    kind=request.POST.get("kind", ""), name=request.POST.get("name", ""),
-                    url=request.POST.get("url", ""), roles=viewer.roles,
+                    actor=viewer.actor,
+                    tenant_id=viewer.tenant_id,
+                    kind=request.POST.get("kind", ""),
+                    name=request.POST.get("name", ""),
+                    url=request.POST.get("url", ""),
+                    roles=viewer.roles,
                 )
             elif action == "remove_webhook":
                 services.remove_webhook(
-                    actor=viewer.actor, tenant_id=viewer.tenant_id,
-                    endpoint_id=_int(request.POST.get("endpoint_id")) or 0, roles=viewer.roles,
+                    actor=viewer.actor,
+                    tenant_id=viewer.tenant_id,
+                    endpoint_id=_int(request.POST.get("endpoint_id")) or 0,
+                    roles=viewer.roles,
                 )
         except DomainError as exc:
             error = exc
@@ -428,9 +459,11 @@ def team(request: HttpRequest) -> HttpResponse:
 def outbox(request: HttpRequest, name: str | None = None) -> HttpResponse:
     """Browse the demo's file outbox (EMAIL_FILE_PATH): the newest files, and one message."""
     folder = Path(settings.EMAIL_FILE_PATH)
-    files = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)[:200] if (
-        folder.is_dir()
-    ) else []
+    files = (
+        sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)[:200]
+        if (folder.is_dir())
+        else []
+    )
     if name is not None:
         chosen = folder / name
         if chosen not in files:
@@ -443,7 +476,9 @@ def outbox(request: HttpRequest, name: str | None = None) -> HttpResponse:
             text = msg.get_body(preferencelist=("plain",))
             mails.append(
                 {
-                    "subject": msg["Subject"], "to": msg["To"], "date": msg["Date"],
+                    "subject": msg["Subject"],
+                    "to": msg["To"],
+                    "date": msg["Date"],
                     "headers": [(k, v) for k, v in msg.items()],
                     "text": text.get_content() if text is not None else "",  # type: ignore[attr-defined]
                     "attachments": [a.get_filename() for a in msg.iter_attachments()],
@@ -453,6 +488,9 @@ def outbox(request: HttpRequest, name: str | None = None) -> HttpResponse:
     return render(
         request,
         "nudges/outbox.html",
-        {"files": [(f.name, f.stat().st_size) for f in files], "folder": folder,
-         "backend": settings.EMAIL_BACKEND},
+        {
+            "files": [(f.name, f.stat().st_size) for f in files],
+            "folder": folder,
+            "backend": settings.EMAIL_BACKEND,
+        },
     )

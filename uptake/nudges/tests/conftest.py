@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from tests.factories import ActivityFactory, CourseFactory, EnrollmentFactory, ModuleFactory, PersonFactory
+from tests.factories import (
+    ActivityFactory,
+    CourseFactory,
+    EnrollmentFactory,
+    ModuleFactory,
+    PersonFactory,
+)
 from uptake.core.actor import Actor
 from uptake.nudges import services
 from uptake.nudges.models import Campaign
@@ -18,7 +24,9 @@ SYSTEM = Actor.system("test")
 def make_course(tenant: Any, title: str = "Sales basics") -> Any:
     course = CourseFactory(tenant=tenant, title=title)
     module = ModuleFactory(course=course, tenant=tenant)
-    course.page = ActivityFactory(module=module, course=course, tenant=tenant, title=f"{title}: intro")
+    course.page = ActivityFactory(
+        module=module, course=course, tenant=tenant, title=f"{title}: intro"
+    )
     return course
 
 
@@ -34,17 +42,40 @@ def make_campaign(tenant: Any, *, activate: bool = True, **kwargs: Any) -> Campa
 
 @pytest.fixture
 def people(tenant: Any) -> dict[str, Any]:
-    manager = PersonFactory(tenant=tenant, first_name="Maria", last_name="Manager",
-                            email="maria@acme.test", time_zone="Europe/London")
-    learner = PersonFactory(tenant=tenant, first_name="Noah", last_name="Newhire",
-                            email="noah@acme.test", manager=manager, time_zone="Europe/London")
+    manager = PersonFactory(
+        tenant=tenant,
+        first_name="Maria",
+        last_name="Manager",
+        email="maria@acme.test",
+        time_zone="Europe/London",
+    )
+    learner = PersonFactory(
+        tenant=tenant,
+        first_name="Noah",
+        last_name="Newhire",
+        email="noah@acme.test",
+        manager=manager,
+        time_zone="Europe/London",
+    )
     return {"manager": manager, "learner": learner}
 
 
-def enrol(person: Any, course: Any, *, assigned_at: dt.datetime, due_at: dt.datetime | None = None,
-          **kwargs: Any) -> Any:
-    return EnrollmentFactory(person=person, tenant=person.tenant, course=course,
-                             assigned_at=assigned_at, due_at=due_at, **kwargs)
+def enrol(
+    person: Any,
+    course: Any,
+    *,
+    assigned_at: dt.datetime,
+    due_at: dt.datetime | None = None,
+    **kwargs: Any,
+) -> Any:
+    return EnrollmentFactory(
+        person=person,
+        tenant=person.tenant,
+        course=course,
+        assigned_at=assigned_at,
+        due_at=due_at,
+        **kwargs,
+    )
 
 
 @pytest.fixture

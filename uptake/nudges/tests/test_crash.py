@@ -18,8 +18,6 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-import pytest
-
 from tests.plugins.services import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -66,12 +64,16 @@ class _Handler:
             self.held.set()
             await self.release.wait()  # never answered: the worker dies waiting for "250"
             return "451 try again later"
-        msg = BytesParser(policy=policy.default).parsebytes(envelope.original_content or envelope.content)
+        msg = BytesParser(policy=policy.default).parsebytes(
+            envelope.original_content or envelope.content
+        )
         self.received.append(str(msg["To"]))
         return "250 OK"
 
 
-def _manage(env: dict[str, str], *args: str, code: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def _manage(
+    env: dict[str, str], *args: str, code: str | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "manage.py", *args]
     if code is not None:
         cmd += ["-c", code]
@@ -102,8 +104,12 @@ def test_a_worker_killed_mid_batch_and_restarted_sends_each_nudge_once(tmp_path)
         assert seeded.returncode == 0, seeded.stderr[-2000:]
 
         worker = subprocess.Popen(
-            [sys.executable, "manage.py", "shell", "-c", WORK], cwd=ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "manage.py", "shell", "-c", WORK],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         assert handler.held.wait(120), "the worker never reached the held message"
         time.sleep(0.2)

@@ -13,9 +13,7 @@ from uptake.core.models import OutboxMessage
 from uptake.enrollment import services as enrollment_services
 from uptake.notifications.models import Notification
 from uptake.nudges import services
-from uptake.nudges.dispatch import dispatch_due
 from uptake.nudges.models import Delivery, Nudge, Preference
-from uptake.nudges.sweep import sweep
 from uptake.nudges.tests.conftest import SYSTEM, enrol, make_campaign, make_course
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +21,20 @@ pytestmark = pytest.mark.django_db
 MONDAY_10_LONDON = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
 
-def test_assigned_nudge_email_has_unsubscribe_deep_link_and_calendar(tenant, people, smtp_mail, run, commit):
+def test_assigned_nudge_email_has_unsubscribe_deep_link_and_calendar(
+    tenant, people, smtp_mail, run, commit
+):
     course = make_course(tenant)
     with time_machine.travel(MONDAY_10_LONDON - dt.timedelta(hours=1), tick=False):
-        make_campaign(tenant, trigger="assigned", channels=("email", "in_app"),
-                      attach_calendar=True)
-    e = enrol(people["learner"], course, assigned_at=MONDAY_10_LONDON - dt.timedelta(minutes=5),
-              due_at=MONDAY_10_LONDON + dt.timedelta(days=14))
+        make_campaign(
+            tenant, trigger="assigned", channels=("email", "in_app"), attach_calendar=True
+        )
+    e = enrol(
+        people["learner"],
+        course,
+        assigned_at=MONDAY_10_LONDON - dt.timedelta(minutes=5),
+        due_at=MONDAY_10_LONDON + dt.timedelta(days=14),
+    )
     run(MONDAY_10_LONDON)
 
     [mail] = smtp_mail.wait_for(1)
@@ -39,19 +44,25 @@ def test_assigned_nudge_email_has_unsubscribe_deep_link_and_calendar(tenant, peo
     assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert f"/learn/{e.pk}/{course.page.pk}/" in mail.text()
     assert f"/learn/{e.pk}/{course.page.pk}/" in mail.html()
-    [ics_part] = [p for p in mail.message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    [ics_part] = [
+        p for p in mail.message.iter_attachments() if p.get_content_type() == "text/calendar"
+    ]
     cal = Calendar.from_ical(ics_part.get_content())
     assert cal["METHOD"] == "REQUEST"
     [event] = cal.walk("VEVENT")
     uid = str(event["UID"])
     assert event["SEQUENCE"] == 0
     assert event.decoded("DTEND") == e.due_at
-    assert Notification.objects.filter(person=people["learner"], key__startswith="nudge:").count() == 1
+    assert (
+        Notification.objects.filter(person=people["learner"], key__startswith="nudge:").count() == 1
+    )
 
     # A one-click POST (RFC 8058) with no session unsubscribes; the next email nudge is suppressed.
     path = unsubscribe.split("://", 1)[1].split("/", 1)[1]
     response = Client(enforce_csrf_checks=True).post(
-        "/" + path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+        "/" + path,
+        data="List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200
     assert Preference.objects.get(person=people["learner"], channel="email").unsubscribed_at
@@ -59,10 +70,13 @@ def test_assigned_nudge_email_has_unsubscribe_deep_link_and_calendar(tenant, peo
     # The due date moves: an update with the same UID and a higher SEQUENCE.
     smtp_mail.clear()
     with time_machine.travel(MONDAY_10_LONDON + dt.timedelta(hours=1), tick=False), commit():
-        enrollment_services.change_due_date(actor=SYSTEM, enrollment=e,
-                                         due_at=MONDAY_10_LONDON + dt.timedelta(days=21))
+        enrollment_services.change_due_date(
+            actor=SYSTEM, enrollment=e, due_at=MONDAY_10_LONDON + dt.timedelta(days=21)
+        )
     [update] = smtp_mail.wait_for(1)
-    ics = next(p for p in update.message.iter_attachments() if p.get_content_type() == "text/calendar")
+    ics = next(
+        p for p in update.message.iter_attachments() if p.get_content_type() == "text/calendar"
+    )
     event = Calendar.from_ical(ics.get_content()).walk("VEVENT")[0]
     assert str(event["UID"]) == uid and event["SEQUENCE"] == 1
 
@@ -71,13 +85,17 @@ def test_assigned_nudge_email_has_unsubscribe_deep_link_and_calendar(tenant, peo
     with time_machine.travel(MONDAY_10_LONDON + dt.timedelta(hours=2), tick=False), commit():
         enrollment_services.withdraw_enrollment(actor=SYSTEM, enrollment=e)
     [cancel] = smtp_mail.wait_for(1)
-    ics = next(p for p in cancel.message.iter_attachments() if p.get_content_type() == "text/calendar")
+    ics = next(
+        p for p in cancel.message.iter_attachments() if p.get_content_type() == "text/calendar"
+    )
     cal = Calendar.from_ical(ics.get_content())
     assert cal["METHOD"] == "CANCEL"
     assert str(cal.walk("VEVENT")[0]["UID"]) == uid and cal.walk("VEVENT")[0]["SEQUENCE"] == 2
 
 
-def test_quiet_hours_defer_to_the_send_window_in_the_persons_time_zone(tenant, people, smtp_mail, run, commit):
+def test_quiet_hours_defer_to_the_send_window_in_the_persons_time_zone(
+    tenant, people, smtp_mail, run, commit
+):
     course = make_course(tenant)
     people["learner"].time_zone = "America/New_York"
     people["learner"].save()
@@ -96,48 +114,78 @@ def test_quiet_hours_defer_to_the_send_window_in_the_persons_time_zone(tenant, p
 
 
 def test_weekly_cap_suppresses_the_lower_priority_campaign(tenant, people, smtp_mail, run, commit):
-    services.set_policy(actor=SYSTEM, tenant_id=tenant.pk, window_start=dt.time(0),
-                        window_end=dt.time(23, 59), weekdays="1234567", weekly_cap=1)
+    services.set_policy(
+        actor=SYSTEM,
+        tenant_id=tenant.pk,
+        window_start=dt.time(0),
+        window_end=dt.time(23, 59),
+        weekdays="1234567",
+        weekly_cap=1,
+    )
     c1, c2 = make_course(tenant, "One"), make_course(tenant, "Two")
     with time_machine.travel(MONDAY_10_LONDON - dt.timedelta(hours=1), tick=False):
         low = make_campaign(tenant, name="Low", trigger="assigned", priority=1, channels=("email",))
-        high = make_campaign(tenant, name="High", trigger="assigned", priority=5, channels=("email",))
+        high = make_campaign(
+            tenant, name="High", trigger="assigned", priority=5, channels=("email",)
+        )
     enrol(people["learner"], c1, assigned_at=MONDAY_10_LONDON - dt.timedelta(minutes=3))
     enrol(people["learner"], c2, assigned_at=MONDAY_10_LONDON - dt.timedelta(minutes=2))
     run(MONDAY_10_LONDON)
     statuses = {(n.campaign_id, n.status, n.reason) for n in Nudge.objects.all()}
     # High claims the one place a week; everything else is suppressed for the cap.
-    assert sorted(n.status for n in Nudge.objects.filter(campaign=high)) == ["dispatched", "suppressed"]
+    assert sorted(n.status for n in Nudge.objects.filter(campaign=high)) == [
+        "dispatched",
+        "suppressed",
+    ]
     assert {s for s in statuses if s[0] == low.pk} == {(low.pk, "suppressed", "cap")}
     assert len(smtp_mail.wait_for(1)) == 1
     assert Delivery.objects.filter(status="suppressed", reason="cap").count() == 3
 
 
-def test_preferences_suppress_and_mandatory_overrides_with_a_notice(tenant, people, smtp_mail, run, commit):
+def test_preferences_suppress_and_mandatory_overrides_with_a_notice(
+    tenant, people, smtp_mail, run, commit
+):
     course = make_course(tenant)
     services.set_preferences(actor=SYSTEM, person=people["learner"], enabled={"email": False})
     with time_machine.travel(MONDAY_10_LONDON - dt.timedelta(hours=1), tick=False):
         make_campaign(tenant, name="Optional", trigger="assigned", channels=("email",))
-        make_campaign(tenant, name="Compliance", trigger="assigned", channels=("email",),
-                      mandatory=True)
+        make_campaign(
+            tenant, name="Compliance", trigger="assigned", channels=("email",), mandatory=True
+        )
     enrol(people["learner"], course, assigned_at=MONDAY_10_LONDON - dt.timedelta(minutes=3))
     run(MONDAY_10_LONDON)
     [mail] = smtp_mail.wait_for(1)
     assert "mandatory reminder" in mail.text()
     assert mail.message["List-Unsubscribe"] is None
-    log = {(d.campaign.name, d.status, d.reason, d.overridden) for d in Delivery.objects.select_related("campaign")}
-    assert log == {("Optional", "suppressed", "preference", False), ("Compliance", "queued", "", True)}
+    log = {
+        (d.campaign.name, d.status, d.reason, d.overridden)
+        for d in Delivery.objects.select_related("campaign")
+    }
+    assert log == {
+        ("Optional", "suppressed", "preference", False),
+        ("Compliance", "queued", "", True),
+    }
 
 
 def test_teams_and_slack_payloads_reach_the_webhook_and_the_url_is_never_shown(
-    tenant, people, http_receiver, client
-, run, commit):
+    tenant, people, http_receiver, client, run, commit
+):
     http_receiver.clear()
     course = make_course(tenant)
-    teams = services.add_webhook(actor=SYSTEM, tenant_id=tenant.pk, kind="teams", name="Sales",
-                                 url=f"{http_receiver.url}/teams/secret-token-1234")
-    services.add_webhook(actor=SYSTEM, tenant_id=tenant.pk, kind="slack", name="Sales",
-                         url=f"{http_receiver.url}/slack/secret-token-9876")
+    teams = services.add_webhook(
+        actor=SYSTEM,
+        tenant_id=tenant.pk,
+        kind="teams",
+        name="Sales",
+        url=f"{http_receiver.url}/teams/secret-token-1234",
+    )
+    services.add_webhook(
+        actor=SYSTEM,
+        tenant_id=tenant.pk,
+        kind="slack",
+        name="Sales",
+        url=f"{http_receiver.url}/slack/secret-token-9876",
+    )
     assert "secret-token" not in teams.url_encrypted and "secret-token" not in teams.hint
     with time_machine.travel(MONDAY_10_LONDON - dt.timedelta(hours=1), tick=False):
         make_campaign(tenant, trigger="assigned", channels=("teams", "slack"))
@@ -155,14 +203,21 @@ def test_teams_and_slack_payloads_reach_the_webhook_and_the_url_is_never_shown(
     assert OutboxMessage.objects.filter(channel="webhook", status="sent").count() == 2
 
 
-def test_a_failing_webhook_is_retried_with_backoff_and_logged(tenant, people, http_receiver, run, commit):
+def test_a_failing_webhook_is_retried_with_backoff_and_logged(
+    tenant, people, http_receiver, run, commit
+):
     from uptake.core import outbox
     from uptake.nudges import selectors
 
     http_receiver.clear()
     course = make_course(tenant)
-    services.add_webhook(actor=SYSTEM, tenant_id=tenant.pk, kind="slack", name="S",
-                         url=f"{http_receiver.url}/slack/x")
+    services.add_webhook(
+        actor=SYSTEM,
+        tenant_id=tenant.pk,
+        kind="slack",
+        name="S",
+        url=f"{http_receiver.url}/slack/x",
+    )
     http_receiver.respond_with(503)
     with time_machine.travel(MONDAY_10_LONDON - dt.timedelta(hours=1), tick=False):
         make_campaign(tenant, trigger="assigned", channels=("slack",))
@@ -196,9 +251,14 @@ def test_held_out_people_get_nothing_and_arms_change_the_message(tenant, smtp_ma
     with time_machine.travel(MONDAY_10_LONDON - dt.timedelta(hours=1), tick=False):
         c = make_campaign(tenant, trigger="assigned", channels=("email",))
         services.start_experiment(
-            actor=SYSTEM, tenant_id=tenant.pk, campaign_id=c.pk, holdout_percent=20,
-            arms=[services.ArmData("control", subject="Control {course}"),
-                  services.ArmData("friendly", subject="Friendly {course}")],
+            actor=SYSTEM,
+            tenant_id=tenant.pk,
+            campaign_id=c.pk,
+            holdout_percent=20,
+            arms=[
+                services.ArmData("control", subject="Control {course}"),
+                services.ArmData("friendly", subject="Friendly {course}"),
+            ],
         )
     learners = [PersonFactory(tenant=tenant) for _ in range(20)]
     for p in learners:

@@ -34,17 +34,30 @@ def test_simulated_outcomes_reproduce_a_known_uplift_within_its_interval(tenant)
     campaign.activated_at = NOW - dt.timedelta(days=1)
     campaign.save()
     services.start_experiment(
-        actor=SYSTEM, tenant_id=tenant.pk, campaign_id=campaign.pk, holdout_percent=20,
+        actor=SYSTEM,
+        tenant_id=tenant.pk,
+        campaign_id=campaign.pk,
+        holdout_percent=20,
         arms=[services.ArmData("control"), services.ArmData("friendly")],
     )
     people = Person.objects.bulk_create(
-        Person(tenant=tenant, employee_id=f"X{i}", email=f"x{i}@acme.test", first_name="P",
-               last_name=str(i))
+        Person(
+            tenant=tenant,
+            employee_id=f"X{i}",
+            email=f"x{i}@acme.test",
+            first_name="P",
+            last_name=str(i),
+        )
         for i in range(1500)
     )
     Enrollment.objects.bulk_create(
-        Enrollment(tenant=tenant, person=p, course=course, assigned_at=NOW - dt.timedelta(hours=1),
-                   due_at=NOW + dt.timedelta(days=14))
+        Enrollment(
+            tenant=tenant,
+            person=p,
+            course=course,
+            assigned_at=NOW - dt.timedelta(hours=1),
+            due_at=NOW + dt.timedelta(days=14),
+        )
         for p in people
     )
     sweep(now=NOW)
@@ -55,7 +68,9 @@ def test_simulated_outcomes_reproduce_a_known_uplift_within_its_interval(tenant)
         if rng.random() < truth[n.arm]:
             done.append(n.enrollment_id)
     Enrollment.objects.filter(pk__in=done).update(
-        status="completed", started_at=NOW + dt.timedelta(days=1), completed_at=NOW + dt.timedelta(days=2)
+        status="completed",
+        started_at=NOW + dt.timedelta(days=1),
+        completed_at=NOW + dt.timedelta(days=2),
     )
     results = selectors.experiment_results(tenant_id=tenant.pk, campaign_id=campaign.pk)
     by = {a.name: a for a in results.arms}
