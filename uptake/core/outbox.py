@@ -89,7 +89,7 @@ def _enqueue_delivery(message_id: int) -> None:
     deliver_outbox_message.enqueue(message_id)
 
 
-def _send(message: OutboxMessage) -> None:
+def _send(message: OutboxMessage, connection: Any = None) -> None:
     if message.channel in SENDERS:
         SENDERS[message.channel](message)
         return
@@ -102,6 +102,7 @@ def _send(message: OutboxMessage) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=p["to"],
         headers=p.get("headers") or {},
+        connection=connection,
     )
     if p.get("html"):
         email.attach_alternative(p["html"], "text/html")
@@ -110,8 +111,9 @@ def _send(message: OutboxMessage) -> None:
     email.send(fail_silently=False)
 
 
-def deliver(message_id: int) -> str:
-    """Deliver one message if it is still pending and due. Returns its resulting status."""
+def deliver(message_id: int, connection: Any = None) -> str:
+    """Deliver one message if it is still pending and due. Returns its resulting status.
+    `connection`: an open email connection to reuse (a batch sends over one SMTP session)."""
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != OutboxMessage.Status.PENDING:
@@ -120,7 +122,7 @@ def deliver(message_id: int) -> str:
             return message.status
         message.attempts += 1
         try:
-            _send(message)
+            _send(message, connection)
         except Exception as exc:  # any transport failure is recorded and retried
             logger.warning("outbox delivery of %s failed: %s", message.idempotency_key, exc)
             message.last_error = str(exc)[:2000]

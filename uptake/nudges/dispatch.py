@@ -178,7 +178,7 @@ def _claim(now: dt.datetime, limit: int) -> list[Nudge]:
 def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
     """Dispatch up to `limit` due nudges in one transaction; returns how many were handled."""
     from uptake.notifications.services import Draft, notify_each
-    from uptake.notifications.tasks import deliver_outbox_batch
+    from uptake.nudges.tasks import deliver_nudge_messages
     from uptake.tenancy.models import Tenant
 
     with transaction.atomic():
@@ -465,7 +465,7 @@ def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
 
         def enqueue() -> None:
             for part in chunks(outbox_ids, 100):
-                deliver_outbox_batch.enqueue(list(part))
+                deliver_nudge_messages.enqueue(list(part))
 
         transaction.on_commit(enqueue)
         return len(nudges)

@@ -78,6 +78,8 @@ class Campaign(TenantScoped):
     mandatory = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # The sweep looked at every occurrence up to here: the next one starts shortly before.
+    swept_until = models.DateTimeField(null=True, blank=True)
     # Policy overrides (null = the tenant's policy).
     window_start = models.TimeField(null=True, blank=True)
     window_end = models.TimeField(null=True, blank=True)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from uptake.core import clock
@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 5000
 WEEK = dt.timedelta(days=7)
+# A sweep re-reads this much before where the last one stopped: an enrolment written by a
+# transaction that committed after that sweep began is still seen (the unique key dedups).
+OVERLAP = dt.timedelta(hours=1)
 OPEN = ["assigned", "in_progress"]
 
 
@@ -159,11 +162,44 @@ _FIELDS = (
 )
 
 
+_TIME_COLUMNS = (3, 4, 5, 6, 7)
+
+
+def _fast_rows(qs: QuerySet[Any], time_columns: tuple[int, ...]) -> list[tuple[Any, ...]]:
+    """The rows of a values_list query without the ORM's per-value converters (the sweep reads
+    hundreds of thousands of timestamps): SQLite's text timestamps parsed in C, as UTC."""
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if connection.vendor != "sqlite":
+        return rows
+    parse = dt.datetime.fromisoformat
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in time_columns:
+            v = values[i]
+            if v is not None:
+                # Django's SQLite connection may already hand back naive datetimes (UTC).
+                values[i] = (parse(v) if isinstance(v, str) else v).replace(tzinfo=dt.UTC)
+        out.append(tuple(values))
+    return out
+
+
+def db_time(value: dt.datetime, *, sqlite: bool) -> str:
+    """A timestamp as the database stores it (prepared once here, not per row by Django)."""
+    utc = value.astimezone(dt.UTC)
+    return utc.replace(tzinfo=None).isoformat(" ") if sqlite else utc.isoformat(" ")
+
+
 def _pages(qs: QuerySet[Enrollment]) -> Iterator[list[tuple[Any, ...]]]:
     """Keyset pages by primary key: constant memory, no cursor held across commits."""
     last = 0
     while True:
-        page = list(qs.filter(pk__gt=last).order_by("pk").values_list(*_FIELDS)[:CHUNK])
+        page = _fast_rows(
+            qs.filter(pk__gt=last).order_by("pk").values_list(*_FIELDS)[:CHUNK], _TIME_COLUMNS
+        )
         if not page:
             return
         yield page
@@ -242,6 +278,8 @@ def sweep_campaign(
 ) -> None:
     start = campaign.activated_at or now
     since = max(start, now - settings.catch_up)
+    if campaign.swept_until is not None:
+        since = max(since, campaign.swept_until - OVERLAP)
     if since > now:
         return
     spec = spec_for(campaign)
@@ -258,6 +296,8 @@ def sweep_campaign(
             _decide_page(
                 campaign, page, spec, design, delays, settings, now, since, result, unlocks
             )
+    if campaign.swept_until is None or campaign.swept_until < now:
+        Campaign.objects.filter(pk=campaign.pk).update(swept_until=now)
 
 
 def _decide_page(
@@ -290,9 +330,10 @@ def _decide_page(
         return
     # Skip what an earlier run already decided (the unique key would too; this keeps the cap
     # count honest and the page cheap).
+    ids = [row[0] for row, _ in wanted]
     existing = set(
         Nudge.objects.filter(
-            campaign_id=campaign.pk, enrollment_id__in={row[0] for row, _ in wanted}
+            campaign_id=campaign.pk, enrollment_id__gte=min(ids), enrollment_id__lte=max(ids)
         ).values_list("enrollment_id", "occurrence")
     )
     wanted = [(row, occ) for row, occ in wanted if (row[0], occ.key) not in existing]
@@ -369,7 +410,8 @@ def _decide_page(
     for c in over:
         record = rows[c.ref]  # type: ignore[call-overload]
         record[6], record[7], record[9] = Nudge.Status.SUPPRESSED, rules.Reason.CAP, now
-    created = now
+    sqlite = connection.vendor == "sqlite"
+    created = db_time(now, sqlite=sqlite)
     insert_rows(
         Nudge,
         [
@@ -401,8 +443,8 @@ def _decide_page(
                 r[5],
                 r[6],
                 r[7],
-                r[8],
-                r[9],
+                db_time(r[8], sqlite=sqlite),
+                db_time(r[9], sqlite=sqlite),
                 created if r[6] == Nudge.Status.HELD_OUT else None,
                 created,
                 created,

@@ -33,3 +33,24 @@ def send_manager_digests() -> int:
     for tenant_id in Tenant.objects.values_list("pk", flat=True):
         total += services.send_manager_digests(actor=Actor.system("digest"), tenant_id=tenant_id)
     return total
+
+
+@task(queue_name="email")
+def deliver_nudge_messages(message_ids: list[int]) -> int:
+    """Deliver a batch of outbox messages over one SMTP session (each at most once: the
+    outbox locks and checks every message; failures are retried with backoff)."""
+    from django.core.mail import get_connection
+
+    from uptake.core import outbox
+
+    connection = get_connection()
+    try:
+        connection.open()  # held open: each send below reuses the session
+    except OSError:
+        pass  # the server is down: each delivery records the failure and is retried
+    try:
+        for message_id in message_ids:
+            outbox.deliver(message_id, connection=connection)
+    finally:
+        connection.close()
+    return len(message_ids)
