@@ -46,13 +46,14 @@ def _sweep_child() -> int:
     from uptake.nudges.sweep import sweep
 
     if os.environ.get("BENCH_RESET_NUDGES"):  # re-measure on a kept database
-        from uptake.nudges.models import Delivery, Nudge
-
-        from uptake.nudges.models import Campaign
+        from uptake.nudges.models import Campaign, Delivery, Nudge
 
         Delivery.objects.all()._raw_delete(Delivery.objects.db)  # type: ignore[attr-defined]
         Nudge.objects.all()._raw_delete(Nudge.objects.db)  # type: ignore[attr-defined]
         Campaign.objects.update(swept_until=None)
+        from uptake.core.models import OutboxMessage
+
+        OutboxMessage.objects.all()._raw_delete(OutboxMessage.objects.db)  # type: ignore[attr-defined]
 
     from uptake.core import clock
 
@@ -247,9 +248,14 @@ def _send(env: dict[str, str], emails: int, workers: int) -> tuple[float, int]:
             self.done = threading.Event()
             self.lock = threading.Lock()
 
+        first = last = 0.0
+
         async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
             with self.lock:
                 self.n += 1
+                self.last = time.perf_counter()
+                if self.n == 1:
+                    self.first = self.last
                 if self.n >= self.target:
                     self.done.set()
             return "250 OK"
@@ -314,7 +320,7 @@ def _send(env: dict[str, str], emails: int, workers: int) -> tuple[float, int]:
             )
         )
     try:
-        counter.done.wait(timeout=max(60, target / 20))
+        counter.done.wait(timeout=max(120, target / 20))
         elapsed = time.perf_counter() - t0
     finally:
         for p in procs:
@@ -325,6 +331,12 @@ def _send(env: dict[str, str], emails: int, workers: int) -> tuple[float, int]:
             except subprocess.TimeoutExpired:
                 p.kill()
         controller.stop()
+    if counter.n > 1:
+        print(
+            f"  workers started in {counter.first - t0:.1f}s (Django start-up, no bytecode "
+            f"cache here); first to last email: {counter.last - counter.first:.1f}s"
+        )
+        return counter.last - counter.first, counter.n - 1
     return elapsed, counter.n
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-from scipy import stats as sps
+from typing import Any
 
 TEST_NAME = "two-sided two-proportion z-test (scipy.stats.norm), 95% Wald interval"
 ALPHA = 0.05
@@ -28,6 +27,14 @@ class Comparison:
     needed_per_arm: int | None  # people per arm to detect this uplift at 80% power, alpha 5%
 
 
+def _norm() -> Any:
+    """scipy's normal distribution, imported on first use: scipy.stats takes seconds to import
+    and every web and task process loads this module with the URLs."""
+    from scipy import stats as sps
+
+    return sps.norm
+
+
 def rate(conversions: int, exposed: int) -> float | None:
     return conversions / exposed if exposed else None
 
@@ -38,7 +45,7 @@ def compare(conv_a: int, n_a: int, conv_b: int, n_b: int) -> Comparison | None:
         return None
     pa, pb = conv_a / n_a, conv_b / n_b
     diff = pa - pb
-    z_crit = float(sps.norm.ppf(1 - ALPHA / 2))
+    z_crit = float(_norm().ppf(1 - ALPHA / 2))
     se = math.sqrt(pa * (1 - pa) / n_a + pb * (1 - pb) / n_b)
     low, high = diff - z_crit * se, diff + z_crit * se
     pooled = (conv_a + conv_b) / (n_a + n_b)
@@ -46,7 +53,7 @@ def compare(conv_a: int, n_a: int, conv_b: int, n_b: int) -> Comparison | None:
     # Nobody or everybody converted on both sides: no variance, no test.
     p_value: float | None = 1.0 if diff == 0 else None
     if se0 > 0:
-        p_value = float(2 * sps.norm.sf(abs(diff) / se0))
+        p_value = float(2 * _norm().sf(abs(diff) / se0))
     return Comparison(
         uplift=diff,
         low=low,
@@ -61,8 +68,8 @@ def sample_size(p_control: float, p_treatment: float) -> int | None:
     p_control (None when there is no effect to detect)."""
     if p_control == p_treatment:
         return None
-    z_a = float(sps.norm.ppf(1 - ALPHA / 2))
-    z_b = float(sps.norm.ppf(POWER))
+    z_a = float(_norm().ppf(1 - ALPHA / 2))
+    z_b = float(_norm().ppf(POWER))
     p_bar = (p_control + p_treatment) / 2
     num = z_a * math.sqrt(2 * p_bar * (1 - p_bar)) + z_b * math.sqrt(
         p_control * (1 - p_control) + p_treatment * (1 - p_treatment)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django_tasks import task
 
 from uptake.core.actor import Actor
@@ -44,10 +46,10 @@ def deliver_nudge_messages(message_ids: list[int]) -> int:
     from uptake.core import outbox
 
     connection = get_connection()
-    try:
-        connection.open()  # held open: each send below reuses the session
-    except OSError:
-        pass  # the server is down: each delivery records the failure and is retried
+    # Held open: each send below reuses the session. Should the server be down, each delivery
+    # records the failure and is retried with backoff.
+    with contextlib.suppress(OSError):
+        connection.open()
     try:
         for message_id in message_ids:
             outbox.deliver(message_id, connection=connection)
