@@ -68,6 +68,19 @@ BENCHMARKS = [
         3600,
         about="My learning under 16 users on 100k people / 1M enrolments; stack memory",
     ),
+    Benchmark(
+        "nudges",
+        [PY, "bench/nudges.py"],
+        3600,
+        about="nudge sweep over 100k people / 500k enrolments (time, RSS); emails/s, 2 workers",
+    ),
+    Benchmark(
+        "nudges_postgres",
+        [WITH_POSTGRES, PY, "bench/nudges.py"],
+        3600,
+        needs_postgres=True,
+        about="the same on PostgreSQL",
+    ),
 ]
 
 
