@@ -657,14 +657,13 @@ def send_manager_digests(*, actor: Actor, tenant_id: int, now: dt.datetime | Non
         )
         .order_by("person__manager_id", "person__last_name")
     )
-    by_manager: dict[int, list[str]] = {}
+    by_manager: dict[int, list[tuple[str, str, bool]]] = {}
     counts: dict[int, list[int]] = {}
     for manager_id, first, last, title, _status, due_at in rows.iterator(chunk_size=2000):
         if manager_id is None:
             continue
         overdue = due_at is not None and due_at < now
-        line = f"{first} {last}: {title} ({'overdue' if overdue else 'not started'})"
-        by_manager.setdefault(manager_id, []).append(line)
+        by_manager.setdefault(manager_id, []).append((f"{first} {last}", title, overdue))
         c = counts.setdefault(manager_id, [0, 0])
         c[0 if overdue else 1] += 1
     languages = dict(
@@ -678,7 +677,16 @@ def send_manager_digests(*, actor: Actor, tenant_id: int, now: dt.datetime | Non
                 "overdue": counts[manager_id][0],
                 "waiting": counts[manager_id][1],
             }
-            body = "\n".join(lines[:50]) + "\n\n" + _("Nudge them in one click:")
+            listed = [
+                (
+                    _("%(name)s: %(course)s (overdue)")
+                    if overdue
+                    else _("%(name)s: %(course)s (not started)")
+                )
+                % {"name": name, "course": course}
+                for name, course, overdue in lines[:50]
+            ]
+            body = "\n".join(listed) + "\n\n" + _("Nudge them in one click:")
         drafts.append(
             Draft(
                 person_id=manager_id,

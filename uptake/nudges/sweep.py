@@ -10,7 +10,9 @@ Each page is one transaction. The sweep only decides (when, to whom, which arm, 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,11 +135,14 @@ def _window_filter(campaign: Campaign, since: dt.datetime, now: dt.datetime) -> 
     if t == rules.Trigger.DUE_SOON:
         return Q(status__in=OPEN, due_at__gt=now, due_at__gte=since + n, due_at__lte=now + n)
     if t == rules.Trigger.OVERDUE:
+        # Occurrences fall at due + k * every (k < max_repeats) and, for the escalation, at
+        # due + N days: one narrow due-date range per occurrence, not the whole span.
         every = dt.timedelta(days=max(campaign.repeat_every_days, 1))
-        reach = every * max(campaign.max_repeats - 1, 0)
+        offsets = [every * k for k in range(max(campaign.max_repeats, 1))]
         if campaign.escalate_after_days is not None:
-            reach = max(reach, dt.timedelta(days=campaign.escalate_after_days))
-        return Q(status__in=OPEN, due_at__lte=now, due_at__gte=since - reach)
+            offsets.append(dt.timedelta(days=campaign.escalate_after_days))
+        ranges = [Q(due_at__gte=since - o, due_at__lte=now - o) for o in sorted(set(offsets))]
+        return Q(status__in=OPEN, due_at__lte=now) & functools.reduce(operator.or_, ranges)
     if t == rules.Trigger.INACTIVE:
         return Q(status="in_progress") & (
             Q(last_activity_at__gte=since - n, last_activity_at__lte=now - n)
@@ -165,13 +170,13 @@ _FIELDS = (
 _TIME_COLUMNS = (3, 4, 5, 6, 7)
 
 
-def _fast_rows(qs: QuerySet[Any], time_columns: tuple[int, ...]) -> list[tuple[Any, ...]]:
-    """The rows of a values_list query without the ORM's per-value converters (the sweep reads
-    hundreds of thousands of timestamps): SQLite's text timestamps parsed in C, as UTC."""
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+def db_time(value: dt.datetime, *, sqlite: bool) -> str:
+    """A timestamp as the database stores it (prepared once here, not per row by Django)."""
+    utc = value.astimezone(dt.UTC)
+    return utc.replace(tzinfo=None).isoformat(" ") if sqlite else utc.isoformat(" ")
+
+
+def _convert(rows: list[tuple[Any, ...]], time_columns: tuple[int, ...]) -> list[tuple[Any, ...]]:
     if connection.vendor != "sqlite":
         return rows
     parse = dt.datetime.fromisoformat
@@ -181,29 +186,23 @@ def _fast_rows(qs: QuerySet[Any], time_columns: tuple[int, ...]) -> list[tuple[A
         for i in time_columns:
             v = values[i]
             if v is not None:
-                # Django's SQLite connection may already hand back naive datetimes (UTC).
                 values[i] = (parse(v) if isinstance(v, str) else v).replace(tzinfo=dt.UTC)
         out.append(tuple(values))
     return out
 
 
-def db_time(value: dt.datetime, *, sqlite: bool) -> str:
-    """A timestamp as the database stores it (prepared once here, not per row by Django)."""
-    utc = value.astimezone(dt.UTC)
-    return utc.replace(tzinfo=None).isoformat(" ") if sqlite else utc.isoformat(" ")
-
-
 def _pages(qs: QuerySet[Enrollment]) -> Iterator[list[tuple[Any, ...]]]:
-    """Keyset pages by primary key: constant memory, no cursor held across commits."""
-    last = 0
-    while True:
-        page = _fast_rows(
-            qs.filter(pk__gt=last).order_by("pk").values_list(*_FIELDS)[:CHUNK], _TIME_COLUMNS
-        )
-        if not page:
-            return
-        yield page
-        last = page[-1][0]
+    """Stream the matching enrolments in pages of CHUNK rows from one query, in whatever order
+    the index gives them (constant memory: a server-side cursor on PostgreSQL, SQLite's own
+    stepping; no re-scan per page)."""
+    sql, params = qs.order_by().values_list(*_FIELDS).query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(CHUNK)
+            if not rows:
+                return
+            yield _convert(rows, _TIME_COLUMNS)
 
 
 def _unlock_pages(
@@ -359,7 +358,7 @@ def _decide_page(
                     Nudge.Status.SUPPRESSED,
                     rules.Reason.NO_MANAGER,
                 )
-        if arm == rules.HOLDOUT and not occ.escalation:
+        if arm == rules.HOLDOUT:  # no nudge at all, not even to the manager
             status, reason = Nudge.Status.HELD_OUT, rules.Reason.HOLDOUT
         earliest = max(now, occ.at + delays.get(arm, dt.timedelta()))
         send_at = rules.next_send_time(
