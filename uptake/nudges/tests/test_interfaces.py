@@ -261,3 +261,11 @@ def test_manager_digest_and_one_click_nudge(tenant, commit, smtp_mail):
         assert web.post("/nudges/team/").status_code == 302
         web.post("/nudges/team/")  # twice the same day: nobody is told twice
     assert Notification.objects.filter(kind="manager_nudge").count() == 2
+
+
+def test_seed_command_creates_the_starter_campaigns_once(tenant):
+    from django.core.management import call_command
+
+    call_command("seed_nudge_campaigns", tenant="acme")
+    call_command("seed_nudge_campaigns", tenant="acme")
+    assert Campaign.objects.filter(tenant=tenant, status="active").count() == 5
