@@ -58,7 +58,7 @@ class TriggerSpec:
     escalate_after_days: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per examined enrolment: plain slots, no frozen __setattr__
 class Facts:
     """What the sweep knows about one enrolment."""
 
@@ -72,7 +72,7 @@ class Facts:
     unlocked_step: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Occurrence:
     """One due firing of a trigger for one enrolment: `key` is unique per enrolment and
     campaign (the idempotency key's last part); `at` is when it became due; after `expires_at`

@@ -343,36 +343,35 @@ def _decide_page(
     )
     candidates: list[rules.Candidate] = []
     rows: list[tuple[Any, ...]] = []
+    # Hot loop (one pass per due nudge): enum members and time zones looked up once.
+    queued, suppressed, held_out = (
+        str(Nudge.Status.QUEUED),
+        str(Nudge.Status.SUPPRESSED),
+        str(Nudge.Status.HELD_OUT),
+    )
+    zones: dict[str | None, Any] = {}
+    no_delay = dt.timedelta()
     for row, occ in wanted:
         person_id = row[1]
         arm = rules.arm_for(person_id, campaign.pk, design)
         recipient = person_id
         tz_name = row[8]
-        status, reason = Nudge.Status.QUEUED, ""
+        status, reason = queued, ""
         if occ.escalation:
             recipient = row[9]
             tz_name = manager_zones.get(recipient) if recipient else None
             if recipient is None or tz_name is None:
-                recipient, status, reason = (
-                    person_id,
-                    Nudge.Status.SUPPRESSED,
-                    rules.Reason.NO_MANAGER,
-                )
+                recipient, status, reason = person_id, suppressed, rules.Reason.NO_MANAGER
         if arm == rules.HOLDOUT:  # no nudge at all, not even to the manager
-            status, reason = Nudge.Status.HELD_OUT, rules.Reason.HOLDOUT
-        earliest = max(now, occ.at + delays.get(arm, dt.timedelta()))
-        send_at = rules.next_send_time(
-            earliest,
-            window=settings.window,
-            tz=rules.zone(tz_name, settings.tenant_zone),
-        )
-        if (
-            status == Nudge.Status.QUEUED
-            and occ.expires_at is not None
-            and (send_at >= occ.expires_at)
-        ):
-            status, reason = Nudge.Status.SUPPRESSED, rules.Reason.QUIET_HOURS
-        if status != Nudge.Status.QUEUED:
+            status, reason = held_out, rules.Reason.HOLDOUT
+        earliest = max(now, occ.at + delays.get(arm, no_delay)) if delays else max(now, occ.at)
+        tz = zones.get(tz_name)
+        if tz is None:
+            tz = zones[tz_name] = rules.zone(tz_name, settings.tenant_zone)
+        send_at = rules.next_send_time(earliest, window=settings.window, tz=tz)
+        if status == queued and occ.expires_at is not None and send_at >= occ.expires_at:
+            status, reason = suppressed, rules.Reason.QUIET_HOURS
+        if status != queued:
             send_at = now
         record = [
             row[0],
@@ -387,7 +386,7 @@ def _decide_page(
             send_at,
         ]
         rows.append(record)  # type: ignore[arg-type]
-        if status == Nudge.Status.QUEUED:
+        if status == queued:
             candidates.append(
                 rules.Candidate(
                     ref=len(rows) - 1,
@@ -408,11 +407,10 @@ def _decide_page(
     )
     for c in over:
         record = rows[c.ref]  # type: ignore[call-overload]
-        record[6], record[7], record[9] = Nudge.Status.SUPPRESSED, rules.Reason.CAP, now
+        record[6], record[7], record[9] = suppressed, rules.Reason.CAP, now
     sqlite = connection.vendor == "sqlite"
     created = db_time(now, sqlite=sqlite)
-    insert_rows(
-        Nudge,
+    _insert_nudges(
         [
             "tenant",
             "campaign",
@@ -444,13 +442,12 @@ def _decide_page(
                 r[7],
                 db_time(r[8], sqlite=sqlite),
                 db_time(r[9], sqlite=sqlite),
-                created if r[6] == Nudge.Status.HELD_OUT else None,
+                created if r[6] == held_out else None,
                 created,
                 created,
             )
             for r in rows
         ],
-        ignore_conflicts=True,
     )
     for r in rows:
         if r[6] == Nudge.Status.QUEUED:
@@ -460,6 +457,35 @@ def _decide_page(
         else:
             result.suppressed += 1
     result.by_campaign[campaign.pk] = result.by_campaign.get(campaign.pk, 0) + len(rows)
+
+
+def _insert_nudges(names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert decided nudges, skipping any already decided (the idempotency key). PostgreSQL:
+    COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING (executemany costs
+    a round trip per row); SQLite: INSERT OR IGNORE through executemany (in-process)."""
+    if connection.vendor != "postgresql":
+        insert_rows(Nudge, names, rows, ignore_conflicts=True)
+        return
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    table = Nudge._meta.db_table
+    columns = [str(Nudge._meta.get_field(n).column) for n in names]  # type: ignore[union-attr]
+    cols = ", ".join(qn(c) for c in columns)
+    with connection.cursor() as cursor:
+        # Identifiers come from the model's metadata and are quoted; values go through COPY.
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS _uptake_nudge_in AS SELECT {cols} "  # noqa: S608
+            f"FROM {qn(table)} WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE _uptake_nudge_in")
+        with cursor.cursor.copy(f"COPY _uptake_nudge_in ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {qn(table)} ({cols}) SELECT {cols} FROM _uptake_nudge_in "  # noqa: S608
+            "ON CONFLICT DO NOTHING"
+        )
 
 
 def sweep(*, now: dt.datetime | None = None, tenant_id: int | None = None) -> SweepResult:
