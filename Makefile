@@ -37,6 +37,7 @@ run: install
 	$(UV) run honcho run python manage.py migrate --noinput
 	$(UV) run honcho run python manage.py collectstatic --noinput --verbosity 0
 	$(UV) run honcho run python manage.py seed_demo
+	$(UV) run honcho run python manage.py seed_nudge_campaigns
 	@echo "Uptake: http://127.0.0.1:$(UPTAKE_PORT)/  (Ctrl-C stops web, worker and scheduler)"
 	$(UV) run honcho -f Procfile start
 

@@ -65,9 +65,15 @@ def _tenant_b(other_tenant) -> dict[str, Any]:
         package__activity__module=module,
         package__activity__title=B_MARKERS[3],
     )
+    from uptake.nudges.models import Campaign
+
+    campaign = Campaign.objects.create(
+        tenant=other_tenant, name="Globex Secret Course reminder", trigger="assigned"
+    )
     return {
         "xapi_credential": xapi_credential,
         "scorm_item": scorm_item,
+        "campaign": campaign,
         "person": person,
         "report": report,
         "course": course,
@@ -85,7 +91,7 @@ def _param_value(name: str, path: str, b: dict[str, Any]) -> int:
         return b["xapi_credential"].pk
     if name.startswith("item"):
         return b["scorm_item"].pk
-    for key in ("person", "course", "module", "question", "enrollment"):
+    for key in ("person", "course", "module", "question", "enrollment", "campaign"):
         if name.startswith(key):
             return b[key].pk
     if name.startswith("activity"):

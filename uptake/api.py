@@ -30,6 +30,7 @@ def _mount() -> None:
     from uptake.enrollment.routes import me_router
     from uptake.enrollment.routes import router as enrollment_router
     from uptake.notifications.routes import router as notifications_router
+    from uptake.nudges.routes import router as nudges_router
     from uptake.paths.routes import router as paths_router
     from uptake.people.routes import router as people_router
     from uptake.progress.routes import router as progress_router
@@ -48,6 +49,7 @@ def _mount() -> None:
     api.add_router("/xapi", xapi_router, tags=["xapi"])
     api.add_router("/scorm", scorm_router, tags=["scorm"])
     api.add_router("/analytics", analytics_router, tags=["analytics"])
+    api.add_router("/nudges", nudges_router, tags=["nudges"])
 
 
 _mount()

@@ -12,9 +12,14 @@ from uptake.assignments import handlers as assignments
 from uptake.audiences import handlers as audiences
 from uptake.audiences.events import AudienceMembershipChanged
 from uptake.catalog.events import CourseUpdated
-from uptake.enrollment.events import EnrollmentCompleted
+from uptake.enrollment.events import (
+    EnrollmentCompleted,
+    EnrollmentDueDateChanged,
+    EnrollmentWithdrawn,
+)
+from uptake.nudges import handlers as nudges
 from uptake.paths import handlers as paths
-from uptake.paths.events import PathStepsChanged
+from uptake.paths.events import PathStepsChanged, PathStepUnlocked
 from uptake.people.events import PeopleImported, PersonChanged, PersonCreated, PersonDeactivated
 from uptake.progress import handlers as progress
 
@@ -27,4 +32,7 @@ SUBSCRIPTIONS: dict[type, list[Callable[[Any], None]]] = {
     EnrollmentCompleted: [paths.announce_unlocked_steps],
     PathStepsChanged: [assignments.reapply_path_assignments],
     CourseUpdated: [progress.on_course_updated],
+    PathStepUnlocked: [nudges.remember_unlocked_step],
+    EnrollmentDueDateChanged: [nudges.update_calendar_invite],
+    EnrollmentWithdrawn: [nudges.cancel_calendar_invite],
 }

@@ -59,6 +59,15 @@ SCHEDULE: list[Job] = [
         task_path="uptake.scorm.tasks.sweep_orphaned_package_files",
         cron="50 3 * * *",
     ),
+    # Nudges: decide what is due (every 5 minutes), send what is due (every minute), and the
+    # managers' weekly digest (Mondays 06:00 UTC).
+    Job(id="sweep-nudges", task_path="uptake.nudges.tasks.sweep_nudges", cron="*/5 * * * *"),
+    Job(id="dispatch-nudges", task_path="uptake.nudges.tasks.dispatch_nudges", cron="* * * * *"),
+    Job(
+        id="manager-digests",
+        task_path="uptake.nudges.tasks.send_manager_digests",
+        cron="0 6 * * 1",
+    ),
 ]
 
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("xapi/", include("uptake.xapi.urls")),
     path("scorm/", include("uptake.scorm.urls")),
     path("analytics/", include("uptake.analytics.urls")),
+    path("nudges/", include("uptake.nudges.urls")),
     path("", include("uptake.web.urls")),
 ]
 

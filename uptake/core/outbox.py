@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,33 @@ from uptake.core.models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+
+# Other channels (e.g. "webhook") register a sender from their AppConfig.ready(): a callable
+# that delivers one message or raises (the failure is recorded and retried with backoff).
+SENDERS: dict[str, Callable[[OutboxMessage], None]] = {}
+
+
+def register_sender(channel: str, sender: Callable[[OutboxMessage], None]) -> None:
+    SENDERS[channel] = sender
+
+
+def enqueue(
+    *, tenant_id: int, channel: str, idempotency_key: str, payload: dict[str, Any]
+) -> OutboxMessage | None:
+    """Queue a message for a registered channel; None if this key was already queued."""
+    try:
+        with transaction.atomic():
+            message = OutboxMessage.objects.create(
+                tenant_id=tenant_id,
+                channel=channel,
+                idempotency_key=idempotency_key,
+                payload=payload,
+                available_at=clock.now(),
+            )
+    except IntegrityError:
+        return None
+    transaction.on_commit(lambda: _enqueue_delivery(message.pk))
+    return message
 
 
 def enqueue_email(
@@ -61,7 +89,10 @@ def _enqueue_delivery(message_id: int) -> None:
     deliver_outbox_message.enqueue(message_id)
 
 
-def _send(message: OutboxMessage) -> None:
+def _send(message: OutboxMessage, connection: Any = None) -> None:
+    if message.channel in SENDERS:
+        SENDERS[message.channel](message)
+        return
     if message.channel != "email":
         raise ValueError(f"Unknown outbox channel {message.channel!r}")
     p = message.payload
@@ -71,14 +102,18 @@ def _send(message: OutboxMessage) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=p["to"],
         headers=p.get("headers") or {},
+        connection=connection,
     )
     if p.get("html"):
         email.attach_alternative(p["html"], "text/html")
+    for attachment in p.get("attachments") or []:
+        email.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     email.send(fail_silently=False)
 
 
-def deliver(message_id: int) -> str:
-    """Deliver one message if it is still pending and due. Returns its resulting status."""
+def deliver(message_id: int, connection: Any = None) -> str:
+    """Deliver one message if it is still pending and due. Returns its resulting status.
+    `connection`: an open email connection to reuse (a batch sends over one SMTP session)."""
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != OutboxMessage.Status.PENDING:
@@ -87,7 +122,7 @@ def deliver(message_id: int) -> str:
             return message.status
         message.attempts += 1
         try:
-            _send(message)
+            _send(message, connection)
         except Exception as exc:  # any transport failure is recorded and retried
             logger.warning("outbox delivery of %s failed: %s", message.idempotency_key, exc)
             message.last_error = str(exc)[:2000]

@@ -1,0 +1,524 @@
+"""The sweep: for every active campaign, stream the enrolments whose trigger may be due (keyset
+pages of CHUNK rows, never everyone at once), decide with rules.py and write one Nudge per
+(campaign, enrolment, occurrence). The unique key makes the sweep idempotent: run it twice, or
+kill it half-way and run it again, and every nudge is decided exactly once.
+
+Each page is one transaction. The sweep only decides (when, to whom, which arm, or why not);
+`dispatch.dispatch_due` renders and sends the nudges whose send time has come.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import operator
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+
+from uptake.core import clock
+from uptake.core.bulk import insert_rows
+from uptake.enrollment.models import Enrollment
+from uptake.nudges import rules
+from uptake.nudges.models import Campaign, CampaignArm, Nudge, NudgePolicy, StepUnlock
+from uptake.people.models import Person
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 5000
+WEEK = dt.timedelta(days=7)
+# A sweep re-reads this much before where the last one stopped: an enrolment written by a
+# transaction that committed after that sweep began is still seen (the unique key dedups).
+OVERLAP = dt.timedelta(hours=1)
+OPEN = ["assigned", "in_progress"]
+
+
+@dataclass
+class SweepResult:
+    campaigns: int = 0
+    examined: int = 0
+    queued: int = 0
+    suppressed: int = 0
+    held_out: int = 0
+    by_campaign: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A campaign's effective policy (its overrides over the tenant's)."""
+
+    window: rules.Window
+    weekly_cap: int
+    catch_up: dt.timedelta
+    tenant_zone: str
+
+
+def policy_for(tenant_id: int) -> NudgePolicy:
+    policy = NudgePolicy.objects.filter(tenant_id=tenant_id).first()
+    return policy or NudgePolicy(tenant_id=tenant_id)
+
+
+def effective(campaign: Campaign, policy: NudgePolicy, tenant_zone: str) -> Settings:
+    weekdays = campaign.weekdays or policy.weekdays
+    return Settings(
+        window=rules.Window(
+            start=campaign.window_start or policy.window_start,
+            end=campaign.window_end or policy.window_end,
+            weekdays=frozenset(int(d) for d in weekdays if d.isdigit()),
+        ),
+        weekly_cap=campaign.weekly_cap if campaign.weekly_cap is not None else policy.weekly_cap,
+        catch_up=dt.timedelta(days=policy.catch_up_days),
+        tenant_zone=tenant_zone,
+    )
+
+
+def design_for(campaign: Campaign, arms: list[CampaignArm]) -> rules.Design:
+    if campaign.experiment == Campaign.Experiment.STOPPED and campaign.winner:
+        return rules.Design(arms=(rules.ArmSpec(campaign.winner, 1),), holdout_percent=0)
+    if campaign.experiment == Campaign.Experiment.RUNNING:
+        return rules.Design(
+            arms=tuple(rules.ArmSpec(a.name, a.weight) for a in arms),
+            holdout_percent=campaign.holdout_percent,
+        )
+    return rules.Design()
+
+
+def spec_for(campaign: Campaign) -> rules.TriggerSpec:
+    return rules.TriggerSpec(
+        trigger=campaign.trigger,
+        days=campaign.days,
+        repeat_every_days=campaign.repeat_every_days,
+        max_repeats=campaign.max_repeats,
+        escalate_after_days=campaign.escalate_after_days,
+    )
+
+
+def scoped_enrollments(campaign: Campaign) -> QuerySet[Enrollment]:
+    """The campaign's enrolments: of active people, in its scope."""
+    from uptake.audiences.models import AudienceMembership
+    from uptake.paths.models import PathEnrollment, PathStep
+
+    qs = Enrollment.objects.filter(tenant_id=campaign.tenant_id, person__is_active=True)
+    if campaign.scope == Campaign.Scope.COURSE:
+        qs = qs.filter(course_id=campaign.course_id or 0)
+    elif campaign.scope == Campaign.Scope.AUDIENCE:
+        qs = qs.filter(
+            person_id__in=AudienceMembership.objects.filter(
+                tenant_id=campaign.tenant_id, audience_id=campaign.audience_id or 0
+            ).values("person_id")
+        )
+    elif campaign.scope == Campaign.Scope.PATH:
+        qs = qs.filter(
+            course_id__in=PathStep.objects.filter(
+                tenant_id=campaign.tenant_id, path_id=campaign.path_id
+            ).values("course_id"),
+            person_id__in=PathEnrollment.objects.filter(
+                tenant_id=campaign.tenant_id, path_id=campaign.path_id, is_active=True
+            ).values("person_id"),
+        )
+    return qs
+
+
+def _window_filter(campaign: Campaign, since: dt.datetime, now: dt.datetime) -> Q:
+    """SQL pre-filter: enrolments whose trigger moment may fall in [since, now] (rules.py
+    decides exactly). Keeps the sweep to the few rows that can be due, via the indexes."""
+    n = dt.timedelta(days=campaign.days)
+    t = campaign.trigger
+    if t == rules.Trigger.ASSIGNED:
+        return Q(assigned_at__gte=since, assigned_at__lte=now) & ~Q(status="withdrawn")
+    if t == rules.Trigger.NOT_STARTED:
+        return Q(status="assigned", assigned_at__gte=since - n, assigned_at__lte=now - n)
+    if t == rules.Trigger.DUE_SOON:
+        return Q(status__in=OPEN, due_at__gt=now, due_at__gte=since + n, due_at__lte=now + n)
+    if t == rules.Trigger.OVERDUE:
+        # Occurrences fall at due + k * every (k < max_repeats) and, for the escalation, at
+        # due + N days: one narrow due-date range per occurrence, not the whole span.
+        every = dt.timedelta(days=max(campaign.repeat_every_days, 1))
+        offsets = [every * k for k in range(max(campaign.max_repeats, 1))]
+        if campaign.escalate_after_days is not None:
+            offsets.append(dt.timedelta(days=campaign.escalate_after_days))
+        ranges = [Q(due_at__gte=since - o, due_at__lte=now - o) for o in sorted(set(offsets))]
+        return Q(status__in=OPEN, due_at__lte=now) & functools.reduce(operator.or_, ranges)
+    if t == rules.Trigger.INACTIVE:
+        return Q(status="in_progress") & (
+            Q(last_activity_at__gte=since - n, last_activity_at__lte=now - n)
+            | Q(last_activity_at__isnull=True, started_at__gte=since - n, started_at__lte=now - n)
+        )
+    if t == rules.Trigger.COMPLETED:
+        return Q(status="completed", completed_at__gte=since, completed_at__lte=now)
+    return Q(pk__in=[])
+
+
+_FIELDS = (
+    "pk",
+    "person_id",
+    "status",
+    "assigned_at",
+    "due_at",
+    "started_at",
+    "completed_at",
+    "last_activity_at",
+    "person__time_zone",
+    "person__manager_id",
+)
+
+
+_TIME_COLUMNS = (3, 4, 5, 6, 7)
+
+
+def db_time(value: dt.datetime, *, sqlite: bool) -> str:
+    """A timestamp as the database stores it (prepared once here, not per row by Django)."""
+    utc = value.astimezone(dt.UTC)
+    return utc.replace(tzinfo=None).isoformat(" ") if sqlite else utc.isoformat(" ")
+
+
+def _convert(rows: list[tuple[Any, ...]], time_columns: tuple[int, ...]) -> list[tuple[Any, ...]]:
+    if connection.vendor != "sqlite":
+        return rows
+    parse = dt.datetime.fromisoformat
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in time_columns:
+            v = values[i]
+            if v is not None:
+                values[i] = (parse(v) if isinstance(v, str) else v).replace(tzinfo=dt.UTC)
+        out.append(tuple(values))
+    return out
+
+
+def _pages(qs: QuerySet[Enrollment]) -> Iterator[list[tuple[Any, ...]]]:
+    """Stream the matching enrolments in pages of CHUNK rows from one query, in whatever order
+    the index gives them (constant memory: a server-side cursor on PostgreSQL, SQLite's own
+    stepping; no re-scan per page)."""
+    sql, params = qs.order_by().values_list(*_FIELDS).query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(CHUNK)
+            if not rows:
+                return
+            yield _convert(rows, _TIME_COLUMNS)
+
+
+def _unlock_pages(
+    campaign: Campaign, since: dt.datetime, now: dt.datetime
+) -> Iterator[list[tuple[Any, ...]]]:
+    """step_unlocked: the unlocks in [since, now] of enrolments in scope."""
+    scoped = scoped_enrollments(campaign)
+    last = 0
+    while True:
+        unlocks = list(
+            StepUnlock.objects.filter(
+                tenant_id=campaign.tenant_id,
+                unlocked_at__gte=since,
+                unlocked_at__lte=now,
+                pk__gt=last,
+                enrollment_id__in=scoped.values("pk"),
+            )
+            .order_by("pk")
+            .values_list("pk", "enrollment_id", "step_id", "unlocked_at")[:CHUNK]
+        )
+        if not unlocks:
+            return
+        last = unlocks[-1][0]
+        by_enrollment = {
+            row[0]: row
+            for row in Enrollment.objects.filter(pk__in={u[1] for u in unlocks}).values_list(
+                *_FIELDS
+            )
+        }
+        page = []
+        for _pk, enrollment_id, step_id, unlocked_at in unlocks:
+            row = by_enrollment.get(enrollment_id)
+            if row is not None:
+                page.append((*row, unlocked_at, step_id))
+        yield page
+
+
+def _already_this_week(
+    tenant_id: int, first_send: dict[int, dt.datetime], now: dt.datetime
+) -> dict[int, int]:
+    """Nudges counted against each person's weekly cap (queued or sent, not escalations):
+    those sent or due in the 7 days up to the person's next send time."""
+    if not first_send:
+        return {}
+    rows = Nudge.objects.filter(
+        tenant_id=tenant_id,
+        recipient_id__in=list(first_send),
+        is_escalation=False,
+        status__in=[Nudge.Status.QUEUED, Nudge.Status.DISPATCHED],
+        send_at__gt=min(first_send.values()) - WEEK,
+    ).values_list("recipient_id", "send_at")
+    out: dict[int, int] = {}
+    for recipient_id, send_at in rows:
+        at = first_send[recipient_id]
+        if at - WEEK < send_at <= at:
+            out[recipient_id] = out.get(recipient_id, 0) + 1
+    return out
+
+
+def _zones(tenant_id: int, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(
+        Person.objects.filter(tenant_id=tenant_id, pk__in=ids, is_active=True).values_list(
+            "pk", "time_zone"
+        )
+    )
+
+
+def sweep_campaign(
+    campaign: Campaign, *, now: dt.datetime, settings: Settings, result: SweepResult
+) -> None:
+    start = campaign.activated_at or now
+    since = max(start, now - settings.catch_up)
+    if campaign.swept_until is not None:
+        since = max(since, campaign.swept_until - OVERLAP)
+    if since > now:
+        return
+    spec = spec_for(campaign)
+    design = design_for(campaign, list(campaign.arms.all()))
+    delays = {a.name: dt.timedelta(hours=a.delay_hours) for a in campaign.arms.all()}
+    unlocks = campaign.trigger == rules.Trigger.STEP_UNLOCKED
+    if unlocks:
+        pages: Iterator[list[tuple[Any, ...]]] = _unlock_pages(campaign, since, now)
+    else:
+        pages = _pages(scoped_enrollments(campaign).filter(_window_filter(campaign, since, now)))
+    for page in pages:
+        result.examined += len(page)
+        with transaction.atomic():
+            _decide_page(
+                campaign, page, spec, design, delays, settings, now, since, result, unlocks
+            )
+    if campaign.swept_until is None or campaign.swept_until < now:
+        Campaign.objects.filter(pk=campaign.pk).update(swept_until=now)
+
+
+def _decide_page(
+    campaign: Campaign,
+    page: list[tuple[Any, ...]],
+    spec: rules.TriggerSpec,
+    design: rules.Design,
+    delays: dict[str, dt.timedelta],
+    settings: Settings,
+    now: dt.datetime,
+    since: dt.datetime,
+    result: SweepResult,
+    unlocks: bool,
+) -> None:
+    wanted: list[tuple[tuple[Any, ...], rules.Occurrence]] = []
+    for row in page:
+        facts = rules.Facts(
+            status=row[2],
+            assigned_at=row[3],
+            due_at=row[4],
+            started_at=row[5],
+            completed_at=row[6],
+            last_activity_at=row[7],
+            unlocked_at=row[10] if unlocks else None,
+            unlocked_step=row[11] if unlocks else None,
+        )
+        for occ in rules.due_occurrences(spec, facts, now=now, since=since):
+            wanted.append((row, occ))
+    if not wanted:
+        return
+    # Skip what an earlier run already decided (the unique key would too; this keeps the cap
+    # count honest and the page cheap).
+    ids = [row[0] for row, _ in wanted]
+    existing = set(
+        Nudge.objects.filter(
+            campaign_id=campaign.pk, enrollment_id__gte=min(ids), enrollment_id__lte=max(ids)
+        ).values_list("enrollment_id", "occurrence")
+    )
+    wanted = [(row, occ) for row, occ in wanted if (row[0], occ.key) not in existing]
+    if not wanted:
+        return
+    manager_zones = _zones(
+        campaign.tenant_id, {row[9] for row, occ in wanted if occ.escalation and row[9]}
+    )
+    candidates: list[rules.Candidate] = []
+    rows: list[tuple[Any, ...]] = []
+    # Hot loop (one pass per due nudge): enum members and time zones looked up once.
+    queued, suppressed, held_out = (
+        str(Nudge.Status.QUEUED),
+        str(Nudge.Status.SUPPRESSED),
+        str(Nudge.Status.HELD_OUT),
+    )
+    zones: dict[str | None, Any] = {}
+    no_delay = dt.timedelta()
+    for row, occ in wanted:
+        person_id = row[1]
+        arm = rules.arm_for(person_id, campaign.pk, design)
+        recipient = person_id
+        tz_name = row[8]
+        status, reason = queued, ""
+        if occ.escalation:
+            recipient = row[9]
+            tz_name = manager_zones.get(recipient) if recipient else None
+            if recipient is None or tz_name is None:
+                recipient, status, reason = person_id, suppressed, rules.Reason.NO_MANAGER
+        if arm == rules.HOLDOUT:  # no nudge at all, not even to the manager
+            status, reason = held_out, rules.Reason.HOLDOUT
+        earliest = max(now, occ.at + delays.get(arm, no_delay)) if delays else max(now, occ.at)
+        tz = zones.get(tz_name)
+        if tz is None:
+            tz = zones[tz_name] = rules.zone(tz_name, settings.tenant_zone)
+        send_at = rules.next_send_time(earliest, window=settings.window, tz=tz)
+        if status == queued and occ.expires_at is not None and send_at >= occ.expires_at:
+            status, reason = suppressed, rules.Reason.QUIET_HOURS
+        if status != queued:
+            send_at = now
+        record = [
+            row[0],
+            row[1],
+            recipient,
+            occ.key,
+            occ.escalation,
+            arm,
+            status,
+            reason,
+            occ.at,
+            send_at,
+        ]
+        rows.append(record)  # type: ignore[arg-type]
+        if status == queued:
+            candidates.append(
+                rules.Candidate(
+                    ref=len(rows) - 1,
+                    person_id=recipient,
+                    priority=campaign.priority,
+                    mandatory=campaign.mandatory,
+                    capped=not occ.escalation,
+                )
+            )
+    recipients = {c.person_id for c in candidates}
+    first_send: dict[int, dt.datetime] = {}
+    for c in candidates:
+        at = rows[c.ref][9]  # type: ignore[call-overload]
+        first_send[c.person_id] = min(at, first_send.get(c.person_id, at))
+    already = _already_this_week(campaign.tenant_id, first_send, now)
+    _allowed, over = rules.apply_cap(
+        candidates, already=already, cap=dict.fromkeys(recipients, settings.weekly_cap)
+    )
+    for c in over:
+        record = rows[c.ref]  # type: ignore[call-overload]
+        record[6], record[7], record[9] = suppressed, rules.Reason.CAP, now
+    sqlite = connection.vendor == "sqlite"
+    created = db_time(now, sqlite=sqlite)
+    _insert_nudges(
+        [
+            "tenant",
+            "campaign",
+            "enrollment",
+            "person",
+            "recipient",
+            "occurrence",
+            "is_escalation",
+            "arm",
+            "status",
+            "reason",
+            "due_at",
+            "send_at",
+            "dispatched_at",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            (
+                campaign.tenant_id,
+                campaign.pk,
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                db_time(r[8], sqlite=sqlite),
+                db_time(r[9], sqlite=sqlite),
+                created if r[6] == held_out else None,
+                created,
+                created,
+            )
+            for r in rows
+        ],
+    )
+    for r in rows:
+        if r[6] == Nudge.Status.QUEUED:
+            result.queued += 1
+        elif r[6] == Nudge.Status.HELD_OUT:
+            result.held_out += 1
+        else:
+            result.suppressed += 1
+    result.by_campaign[campaign.pk] = result.by_campaign.get(campaign.pk, 0) + len(rows)
+
+
+def _insert_nudges(names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert decided nudges, skipping any already decided (the idempotency key). PostgreSQL:
+    COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING (executemany costs
+    a round trip per row); SQLite: INSERT OR IGNORE through executemany (in-process)."""
+    if connection.vendor != "postgresql":
+        insert_rows(Nudge, names, rows, ignore_conflicts=True)
+        return
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    table = Nudge._meta.db_table
+    columns = [str(Nudge._meta.get_field(n).column) for n in names]  # type: ignore[union-attr]
+    cols = ", ".join(qn(c) for c in columns)
+    with connection.cursor() as cursor:
+        # Identifiers come from the model's metadata and are quoted; values go through COPY.
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS _uptake_nudge_in AS SELECT {cols} "  # noqa: S608
+            f"FROM {qn(table)} WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE _uptake_nudge_in")
+        with cursor.cursor.copy(f"COPY _uptake_nudge_in ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {qn(table)} ({cols}) SELECT {cols} FROM _uptake_nudge_in "  # noqa: S608
+            "ON CONFLICT DO NOTHING"
+        )
+
+
+def sweep(*, now: dt.datetime | None = None, tenant_id: int | None = None) -> SweepResult:
+    """Decide every due nudge of every active campaign (highest priority first, so when the
+    weekly cap bites the more important campaign has already claimed its place)."""
+    from uptake.tenancy.models import Tenant
+
+    now = now or clock.now()
+    result = SweepResult()
+    campaigns = Campaign.objects.filter(status=Campaign.Status.ACTIVE).order_by(
+        "tenant_id", "-priority", "pk"
+    )
+    if tenant_id is not None:
+        campaigns = campaigns.filter(tenant_id=tenant_id)
+    policies: dict[int, tuple[NudgePolicy, str]] = {}
+    for campaign in campaigns.prefetch_related("arms"):
+        if campaign.tenant_id not in policies:
+            zone = (
+                Tenant.objects.filter(pk=campaign.tenant_id)
+                .values_list("time_zone", flat=True)
+                .first()
+            )
+            policies[campaign.tenant_id] = (policy_for(campaign.tenant_id), zone or "UTC")
+        policy, zone_name = policies[campaign.tenant_id]
+        result.campaigns += 1
+        sweep_campaign(
+            campaign, now=now, settings=effective(campaign, policy, zone_name), result=result
+        )
+    logger.info(
+        "Nudge sweep: %s campaigns, %s enrolments examined, %s queued, %s suppressed",
+        result.campaigns,
+        result.examined,
+        result.queued,
+        result.suppressed,
+    )
+    return result
