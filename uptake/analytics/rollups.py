@@ -113,12 +113,19 @@ def _upsert(
     marks = ", ".join(["%s"] * len(names))
     sets = ", ".join(_merge_sql(table, c, m) for c, m in zip(columns, merges, strict=True))
     conflict = ", ".join(_qn(k) for k in key)
-    sql = (
-        f"INSERT INTO {_qn(table)} ({cols}) VALUES ({marks}) "  # noqa: S608
-        f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
-    )
+    # Multi-row VALUES (each key once: `rows` are already folded by key): one statement per
+    # few hundred rows instead of one round trip per row (PostgreSQL), far below SQLite's
+    # limit on parameters.
+    per = max(1, min(500, 30_000 // len(names)))
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            values = ", ".join([f"({marks})"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {_qn(table)} ({cols}) VALUES {values} "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}",
+                [value for row in chunk for value in row],
+            )
 
 
 def apply(delta: fold.Delta) -> None:
