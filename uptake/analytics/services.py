@@ -116,6 +116,15 @@ _COLUMNS = [
 ]
 
 
+def insert_event_rows(*, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert LearningEvent rows in bulk (`uptake.core.bulk.insert_rows`) and bring the
+    rollups up to date with them, in the caller's transaction."""
+    from uptake.core.bulk import insert_rows
+
+    insert_rows(LearningEvent, names, rows)
+    rollup_inserted_rows(names=names, rows=rows)
+
+
 def rollup_inserted_rows(*, names: list[str], rows: list[tuple[Any, ...]]) -> None:
     """Bring the rollups up to date with LearningEvent rows another app inserted itself with
     `uptake.core.bulk.insert_rows(LearningEvent, names, rows)` (same transaction). `occurred_at`

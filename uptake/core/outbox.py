@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -68,19 +68,45 @@ def enqueue_email(
         "html": html,
         "headers": headers or {},
     }
-    try:
-        with transaction.atomic():
-            message = OutboxMessage.objects.create(
-                tenant_id=tenant_id,
-                channel="email",
-                idempotency_key=idempotency_key,
-                payload=payload,
-                available_at=clock.now(),
+    return enqueue(
+        tenant_id=tenant_id, channel="email", idempotency_key=idempotency_key, payload=payload
+    )
+
+
+def insert_many(rows: Sequence[tuple[int, str, str, dict[str, Any]]]) -> dict[str, int]:
+    """Queue thousands of messages, each (tenant id, channel, idempotency key, payload), in one
+    insert: a key already queued is not queued again. Returns the message id of every key
+    (new or already there). Delivery is the caller's: `deliver_later` or its own sender."""
+    from uptake.core.bulk import chunks, insert_rows
+
+    now = clock.now()
+    insert_rows(
+        OutboxMessage,
+        [
+            "tenant",
+            "channel",
+            "idempotency_key",
+            "payload",
+            "status",
+            "attempts",
+            "last_error",
+            "available_at",
+            "created_at",
+        ],
+        [
+            (tenant_id, channel, key, payload, OutboxMessage.Status.PENDING, 0, "", now, now)
+            for tenant_id, channel, key, payload in rows
+        ],
+        ignore_conflicts=True,
+    )
+    ids: dict[str, int] = {}
+    for part in chunks([key for _t, _c, key, _p in rows]):
+        ids.update(
+            OutboxMessage.objects.filter(idempotency_key__in=part).values_list(
+                "idempotency_key", "pk"
             )
-    except IntegrityError:
-        return None
-    transaction.on_commit(lambda: _enqueue_delivery(message.pk))
-    return message
+        )
+    return ids
 
 
 def _enqueue_delivery(message_id: int) -> None:

@@ -597,8 +597,6 @@ def enroll_people_due(
         (e.pk, e.person_id, True) for e in withdrawn
     ]
     # The "assigned" learning events, as analytics.record_events would write them.
-    from uptake.analytics.models import LearningEvent
-
     event_names = [
         "tenant",
         "person",
@@ -627,8 +625,7 @@ def enroll_people_due(
         )
         for pk, pid, again in changed
     ]
-    bulk.insert_rows(LearningEvent, event_names, event_rows)
-    analytics.rollup_inserted_rows(names=event_names, rows=event_rows)
+    analytics.insert_event_rows(names=event_names, rows=event_rows)
     for pk, pid, _again in changed:
         publish(
             EnrollmentCreated(

@@ -41,51 +41,21 @@ def _enqueue_emails_in_bulk(*, tenant_id: int, mails: list[tuple[str, str, str, 
     """The outbox's enqueue_email for thousands of messages (a full recompute): the same rows
     (unique idempotency keys, so never twice), written in one insert and delivered by batch
     tasks after commit instead of one savepoint and one task per message."""
-    from uptake.core.bulk import insert_rows
-    from uptake.core.models import OutboxMessage
     from uptake.notifications.tasks import deliver_outbox_batch
 
-    now = clock.now()
-    insert_rows(
-        OutboxMessage,
-        [
-            "tenant",
-            "channel",
-            "idempotency_key",
-            "payload",
-            "status",
-            "attempts",
-            "last_error",
-            "available_at",
-            "created_at",
-        ],
-        [
-            (
-                tenant_id,
-                "email",
-                key,
-                {"to": [to], "subject": subject, "text": text, "html": None, "headers": {}},
-                OutboxMessage.Status.PENDING,
-                0,
-                "",
-                now,
-                now,
-            )
-            for key, to, subject, text in mails
-        ],
-        ignore_conflicts=True,
+    ids = list(
+        outbox.insert_many(
+            [
+                (
+                    tenant_id,
+                    "email",
+                    key,
+                    {"to": [to], "subject": subject, "text": text, "html": None, "headers": {}},
+                )
+                for key, to, subject, text in mails
+            ]
+        ).values()
     )
-    keys = [m[0] for m in mails]
-    ids: list[int] = []
-    for start in range(0, len(keys), 5000):
-        ids.extend(
-            OutboxMessage.objects.filter(
-                idempotency_key__in=keys[start : start + 5000],
-                status=OutboxMessage.Status.PENDING,
-                sent_at__isnull=True,
-                attempts=0,
-            ).values_list("pk", flat=True)
-        )
 
     def enqueue() -> None:
         for start in range(0, len(ids), 500):

@@ -17,9 +17,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.urls import reverse
 
-from uptake.core import clock
+from uptake.core import clock, outbox
 from uptake.core.bulk import chunks, insert_rows
-from uptake.core.models import OutboxMessage
 from uptake.enrollment.models import Enrollment
 from uptake.nudges import channels, rules
 from uptake.nudges.models import (
@@ -392,33 +391,7 @@ def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
 
         for tenant_id, items in drafts.items():
             notify_each(tenant_id=tenant_id, drafts=items, email=False)
-        insert_rows(
-            OutboxMessage,
-            [
-                "tenant",
-                "channel",
-                "idempotency_key",
-                "payload",
-                "status",
-                "attempts",
-                "last_error",
-                "available_at",
-                "created_at",
-            ],
-            [
-                (t, ch, key, payload, OutboxMessage.Status.PENDING, 0, "", now, now)
-                for t, ch, key, payload in outbox_rows
-            ],
-            ignore_conflicts=True,
-        )
-        ids_by_key: dict[str, int] = {}
-        keys = [row[2] for row in outbox_rows]
-        for part in chunks(keys):
-            ids_by_key.update(
-                OutboxMessage.objects.filter(idempotency_key__in=part).values_list(
-                    "idempotency_key", "pk"
-                )
-            )
+        ids_by_key = outbox.insert_many(outbox_rows)
         insert_rows(
             Delivery,
             [
@@ -461,7 +434,7 @@ def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
                 Nudge.objects.filter(
                     pk__in=[n.pk for n in nudges if n.status == status and n.reason == reason]
                 ).update(status=status, reason=reason, dispatched_at=now, updated_at=now)
-        outbox_ids = [ids_by_key[k] for k in keys if k in ids_by_key]
+        outbox_ids = [ids_by_key[row[2]] for row in outbox_rows if row[2] in ids_by_key]
 
         def enqueue() -> None:
             for part in chunks(outbox_ids, 100):
