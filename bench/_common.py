@@ -83,3 +83,16 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def bytes_written() -> int:
+    """Bytes this process has caused to be written to storage so far (Linux /proc/self/io;
+    0 elsewhere): with CPU time, a figure that does not depend on what else the machine runs."""
+    try:
+        with open("/proc/self/io") as f:
+            for line in f:
+                if line.startswith("write_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0

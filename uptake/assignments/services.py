@@ -398,7 +398,8 @@ def _tell_managers_later(*, assignment: Assignment, new_people: dict[int, int | 
     if managers:
         from uptake.assignments.tasks import notify_managers_of_new_assignments
 
-        person_ids = sorted(new_people)
+        # As text: one JSON string instead of a list the task queue checks element by element.
+        person_ids = ",".join(map(str, sorted(new_people)))
         assignment_id = assignment.pk
         today = clock.today().isoformat()
         transaction.on_commit(

@@ -29,13 +29,15 @@ from uptake.audiences.models import (
 )
 from uptake.core import bulk, clock
 from uptake.core.actor import Actor
-from uptake.core.bus import publish
+from uptake.core.bus import handled_before_commit, publish
 from uptake.core.errors import Conflict, FieldProblem, ValidationFailed
 
 Reason = MembershipChange.Reason
 # Above this many people, a live change is evaluated in SQL per audience rather than person by
 # person in Python: both give the same result (property-tested), the SQL path is faster in bulk.
 PYTHON_LIMIT = 2000
+# A full recompute handles this many people per transaction (see recompute_audiences).
+RECOMPUTE_PEOPLE = 25_000
 
 
 @dataclass
@@ -142,24 +144,30 @@ def _write(audience: Audience, diff: MembershipDiff, *, reason: str, now: dt.dat
     )
 
 
-def _current_members(audience: Audience) -> set[int]:
-    return set(
-        AudienceMembership.objects.filter(audience=audience).values_list("person_id", flat=True)
-    )
+def _current_members(audience: Audience, people: tuple[int, int] | None = None) -> set[int]:
+    qs = AudienceMembership.objects.filter(audience=audience)
+    if people is not None:
+        qs = qs.filter(person_id__gte=people[0], person_id__lte=people[1])
+    return set(qs.values_list("person_id", flat=True))
 
 
 def _sync_in_full(
-    audience: Audience, *, reason: str, today: dt.date, now: dt.datetime
+    audience: Audience,
+    *,
+    reason: str,
+    today: dt.date,
+    now: dt.datetime,
+    people: tuple[int, int] | None = None,
 ) -> MembershipDiff:
-    """Make the audience's members exactly the people its rule selects (in SQL)."""
+    """Make the audience's members exactly the people its rule selects (in SQL); with
+    `people` (first and last person id), only among the people of that id range."""
     wanted: set[int] = set()
     if audience.is_active:
-        wanted = set(
-            sql.members_query(audience.rule, tenant_id=audience.tenant_id, today=today)
-            .order_by()
-            .values_list("pk", flat=True)
-        )
-    current = _current_members(audience)
+        query = sql.members_query(audience.rule, tenant_id=audience.tenant_id, today=today)
+        if people is not None:
+            query = query.filter(pk__gte=people[0], pk__lte=people[1])
+        wanted = set(query.order_by().values_list("pk", flat=True))
+    current = _current_members(audience, people)
     diff = MembershipDiff(
         audience.pk, audience.version, sorted(wanted - current), sorted(current - wanted)
     )
@@ -283,25 +291,50 @@ def deactivate_audience(*, actor: Actor, audience: Audience) -> Audience:
     return update_audience(actor=actor, audience=audience, is_active=False)
 
 
+def _person_ranges(tenant_id: int, size: int) -> list[tuple[int, int]]:
+    """The tenant's person ids cut into consecutive ranges of `size` people (first, last)."""
+    from uptake.people.models import Person
+
+    ids = list(
+        Person.objects.filter(tenant_id=tenant_id).order_by("pk").values_list("pk", flat=True)
+    )
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
 def recompute_audiences(
     *, tenant_id: int, audience_ids: Iterable[int] | None = None, reason: str = Reason.RECOMPUTE
 ) -> list[MembershipDiff]:
     """Evaluate every active audience of the tenant (or those given) over all its people and
-    apply the difference; idempotent (a second run changes nothing). Time-based rules
-    ("tenure_days <= 30", "hire_date within last 30 days") move people as days pass: run it
-    nightly."""
+    apply the difference, with everything that follows (enrolments, links, events);
+    idempotent (a second run changes nothing). Time-based rules ("tenure_days <= 30",
+    "hire_date within last 30 days") move people as days pass: run it nightly.
+
+    The people are taken in consecutive id ranges of RECOMPUTE_PEOPLE, one transaction each,
+    with the handlers of the membership changes run inside it (`bus.handled_before_commit`):
+    each range commits once, all or nothing, and writes only its part of every index keyed by
+    person, instead of every audience rewriting the whole index in a commit of its own."""
     now = clock.now()
     today = clock.today()
     qs = Audience.objects.filter(tenant_id=tenant_id, is_active=True)
     if audience_ids is not None:
         qs = qs.filter(pk__in=list(audience_ids))
-    diffs = []
-    for audience_id in qs.order_by("pk").values_list("pk", flat=True):
-        with transaction.atomic():
-            audience = Audience.objects.select_for_update().get(pk=audience_id)
-            if audience.is_active:
-                diffs.append(_sync_in_full(audience, reason=reason, today=today, now=now))
-    return diffs
+    chosen = list(qs.order_by("pk").values_list("pk", flat=True))
+    by_audience: dict[int, MembershipDiff] = {}
+    for people in _person_ranges(tenant_id, RECOMPUTE_PEOPLE) if chosen else []:
+        with transaction.atomic(), handled_before_commit():
+            # Locked in id order, like apply_person_changes.
+            for audience in (
+                Audience.objects.select_for_update().filter(pk__in=chosen).order_by("pk")
+            ):
+                if not audience.is_active:
+                    continue
+                diff = _sync_in_full(audience, reason=reason, today=today, now=now, people=people)
+                total = by_audience.setdefault(
+                    audience.pk, MembershipDiff(audience.pk, audience.version)
+                )
+                total.joined += diff.joined
+                total.left += diff.left
+    return list(by_audience.values())
 
 
 # --- Live maintenance -----------------------------------------------------------------------------
@@ -377,7 +410,9 @@ def apply_person_changes(
         return []
     now = clock.now()
     today = clock.today()
-    with transaction.atomic():
+    # The consequences (enrolments, withdrawals) are applied in the same transaction: one
+    # commit, and membership never disagrees with the enrolments it implies.
+    with transaction.atomic(), handled_before_commit():
         # Locked in id order, like recompute_audiences: concurrent changes serialise per
         # audience instead of deadlocking or double-writing a membership.
         audiences = list(

@@ -21,7 +21,7 @@ from uptake.analytics.models import Verb
 from uptake.catalog.models import Course
 from uptake.core import bulk, clock
 from uptake.core.actor import Actor
-from uptake.core.bus import publish
+from uptake.core.bus import publish, publish_many
 from uptake.core.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from uptake.enrollment import rules
 from uptake.enrollment.events import (
@@ -180,15 +180,15 @@ def _record_withdrawals(enrollments: list[Enrollment], *, actor: Actor, now: dt.
             for e in enrollments
         ]
     )
-    for e in enrollments:
-        publish(
-            EnrollmentWithdrawn(
-                tenant_id=e.tenant_id,
-                enrollment_id=e.pk,
-                person_id=e.person_id,
-                course_id=e.course_id,
-            )
+    publish_many(
+        EnrollmentWithdrawn(
+            tenant_id=e.tenant_id,
+            enrollment_id=e.pk,
+            person_id=e.person_id,
+            course_id=e.course_id,
         )
+        for e in enrollments
+    )
 
 
 _REACTIVATED_FIELDS = [
@@ -626,17 +626,17 @@ def enroll_people_due(
         for pk, pid, again in changed
     ]
     analytics.insert_event_rows(names=event_names, rows=event_rows)
-    for pk, pid, _again in changed:
-        publish(
-            EnrollmentCreated(
-                tenant_id=tenant_id,
-                enrollment_id=pk,
-                person_id=pid,
-                course_id=course_id,
-                source=source,
-                due_at=due_by_person[pid],
-            )
+    publish_many(
+        EnrollmentCreated(
+            tenant_id=tenant_id,
+            enrollment_id=pk,
+            person_id=pid,
+            course_id=course_id,
+            source=source,
+            due_at=due_by_person[pid],
         )
+        for pk, pid, _again in changed
+    )
     open_enrollments = {
         pid: pk
         for pid, (pk, status) in existing.items()

@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from uptake.catalog.models import Course
-from uptake.core import clock
+from uptake.core import bulk, clock
 from uptake.core.actor import Actor
 from uptake.core.bus import publish
 from uptake.core.errors import FieldProblem, NotFound, ValidationFailed
@@ -385,14 +385,19 @@ def enroll_people_in_path(
     if not ids:
         return {}
     now = clock.now()
-    PathEnrollment.objects.bulk_create(
+    bulk.insert_rows(
+        PathEnrollment,
         [
-            PathEnrollment(
-                tenant_id=tenant_id, path=path, person_id=pid, due_at=due, enrolled_at=now
-            )
-            for pid, due in due_by_person.items()
+            "tenant",
+            "path",
+            "person",
+            "is_active",
+            "due_at",
+            "enrolled_at",
+            "created_at",
+            "updated_at",
         ],
-        batch_size=1000,
+        [(tenant_id, path.pk, pid, True, due, now, now, now) for pid, due in due_by_person.items()],
         ignore_conflicts=True,
     )
     for start in range(0, len(ids), 5000):
