@@ -89,9 +89,10 @@ def course_progress(request: HttpRequest, enrollment_id: int) -> Any:
     response=EnrollmentStateOut,
 )
 def complete_activity(request: HttpRequest, enrollment_id: int, activity_id: int) -> Any:
-    """Mark an activity (not a knowledge check) complete; returns the enrolment's new state."""
+    """Mark an activity complete by hand (not a knowledge check, not SCORM or cmi5 content,
+    which complete themselves); returns the enrolment's new state."""
     viewer = viewer_for(request)
-    return services.complete_activity(
+    return services.mark_complete(
         actor=viewer.actor,
         enrollment=_own(viewer, enrollment_id),
         activity=_activity(viewer, activity_id),

@@ -269,6 +269,24 @@ def complete_activity(*, actor: Actor, enrollment: Enrollment, activity: Activit
     return locked
 
 
+# Kinds whose content reports its own completion (SCORM runtime, cmi5 "satisfied"): a learner
+# cannot mark them complete by hand.
+COMPLETED_BY_CONTENT = frozenset({"scorm", "cmi5"})
+
+
+def mark_complete(*, actor: Actor, enrollment: Enrollment, activity: Activity) -> Enrollment:
+    """A learner marks an activity done by hand (the player's button, the API):
+    `complete_activity`, except for a knowledge check (passed by answering it) and content that
+    reports its own completion (SCORM, cmi5): ValidationFailed."""
+    if activity.kind in COMPLETED_BY_CONTENT:
+        _check_activity(enrollment, activity)
+        raise ValidationFailed(
+            _("“%(title)s” is completed by the content itself, not by marking it complete.")
+            % {"title": activity.title}
+        )
+    return complete_activity(actor=actor, enrollment=enrollment, activity=activity)
+
+
 def _answer_problems(questions: list[Any], problems: rules.AnswerProblems) -> ValidationFailed:
     position = {q.pk: n for n, q in enumerate(questions, start=1)}
     errors = [

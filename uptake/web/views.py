@@ -378,9 +378,7 @@ def complete(request: HttpRequest, enrollment_id: int, activity_id: int) -> Http
     """Mark a (non-quiz) activity as complete; htmx gets the refreshed progress panel."""
     viewer = _viewer(request)
     ctx = _player_context(request, viewer, enrollment_id, activity_id)
-    if ctx["activity"].kind == Activity.Kind.SCORM:
-        raise ValidationFailed(_("A SCORM activity is completed by its content, not by hand."))
-    ctx["enrollment"] = progress_services.complete_activity(
+    ctx["enrollment"] = progress_services.mark_complete(
         actor=viewer.actor, enrollment=ctx["enrollment"], activity=ctx["activity"]
     )
     ctx = _with_progress(ctx)

@@ -301,3 +301,22 @@ def test_the_back_office_lists_packages_items_and_states(client, author, learner
     for model in ("package", "item", "scostate"):
         assert client.get(f"/admin/scorm/{model}/").status_code == 200
     assert client.get(f"/admin/scorm/package/{package.pk}/change/").status_code == 200
+
+
+def test_a_scorm_activity_cannot_be_marked_complete_by_hand(
+    client, author, learner, scorm_activity
+):
+    """Only the content completes it: the progress API and the player's button refuse."""
+    _uploaded(author, scorm_activity)
+    enrollment = enrol(learner, scorm_activity.course)
+    url = f"/api/v1/progress/enrollments/{enrollment.pk}/activities/{scorm_activity.pk}/complete"
+    refused = client.post(url, **_bearer(learner))
+    assert refused.status_code == 400, refused.content
+    assert refused["Content-Type"].startswith("application/problem+json")
+    assert "completed by the content itself" in refused.json()["detail"]
+    client.login(username=learner.user.username, password=PASSWORD)
+    page = client.post(f"/learn/{enrollment.pk}/{scorm_activity.pk}/complete/")
+    assert page.status_code == 400
+    assert "completed by the content itself" in page.content.decode()
+    enrollment.refresh_from_db()
+    assert enrollment.progress_percent == 0
