@@ -35,6 +35,7 @@ def _mount() -> None:
     from uptake.people.routes import router as people_router
     from uptake.progress.routes import router as progress_router
     from uptake.scorm.routes import router as scorm_router
+    from uptake.cmi5.routes import router as cmi5_router
     from uptake.xapi.routes import router as xapi_router
 
     api.add_router("/people", people_router, tags=["people"])
@@ -48,6 +49,7 @@ def _mount() -> None:
     api.add_router("/audiences", audiences_router, tags=["audiences"])
     api.add_router("/xapi", xapi_router, tags=["xapi"])
     api.add_router("/scorm", scorm_router, tags=["scorm"])
+    api.add_router("/cmi5", cmi5_router, tags=["cmi5"])
     api.add_router("/analytics", analytics_router, tags=["analytics"])
     api.add_router("/nudges", nudges_router, tags=["nudges"])
 

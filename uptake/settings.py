@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "uptake.assignments",
     "uptake.notifications",
     "uptake.scorm",
+    "uptake.cmi5",
     "uptake.nudges",
     "uptake.web",
     "uptake.xapi",

@@ -380,6 +380,8 @@ def complete(request: HttpRequest, enrollment_id: int, activity_id: int) -> Http
     ctx = _player_context(request, viewer, enrollment_id, activity_id)
     if ctx["activity"].kind == Activity.Kind.SCORM:
         raise ValidationFailed(_("A SCORM activity is completed by its content, not by hand."))
+    if ctx["activity"].kind == Activity.Kind.CMI5:
+        raise ValidationFailed(_("A cmi5 activity is completed by its content, not by hand."))
     ctx["enrollment"] = progress_services.complete_activity(
         actor=viewer.actor, enrollment=ctx["enrollment"], activity=ctx["activity"]
     )
