@@ -45,7 +45,7 @@ def cmi5_xml(members: str | None = None, *, course_id: str = COURSE_ID, ns: str 
     return (
         '<?xml version="1.0" encoding="utf-8"?>'
         f'<courseStructure xmlns="{ns}"><course id="{course_id}">'
-        f'{text("title", "Fire safety")}{text("description", "All about fire.")}</course>'
+        f"{text('title', 'Fire safety')}{text('description', 'All about fire.')}</course>"
         f"{members}</courseStructure>"
     ).encode()
 

@@ -37,7 +37,11 @@ def test_a_course_with_a_block_and_aus_is_read_with_every_au_attribute():
     assert first.entitlement_key == "xyz-123"
     assert first.activity_type == "http://adlnet.gov/expapi/activities/media"
     assert first.block == "" and first.mastery_score is None
-    assert (second.block, second.move_on, second.mastery_score) == (BLOCK, "Passed", Decimal("0.75"))
+    assert (second.block, second.move_on, second.mastery_score) == (
+        BLOCK,
+        "Passed",
+        Decimal("0.75"),
+    )
 
 
 def test_defaults_are_not_applicable_and_any_window():
@@ -66,7 +70,10 @@ def test_vendor_extensions_in_other_namespaces_are_ignored():
         (au(url="intro/index.html"), "is relative, but a cmi5.xml uploaded on its own"),
         (block(""), "holds no AU and no block"),
         ("", "the course structure holds no AU and no block"),
-        (au().replace('<langstring lang="en-US">Introduction</langstring>', ""), "needs at least one"),
+        (
+            au().replace('<langstring lang="en-US">Introduction</langstring>', ""),
+            "needs at least one",
+        ),
     ],
 )
 def test_each_kind_of_invalid_structure_is_named(members, expected):
