@@ -27,6 +27,7 @@ def _mount() -> None:
     from uptake.assignments.routes import router as assignments_router
     from uptake.audiences.routes import router as audiences_router
     from uptake.catalog.routes import router as catalog_router
+    from uptake.cmi5.routes import router as cmi5_router
     from uptake.enrollment.routes import me_router
     from uptake.enrollment.routes import router as enrollment_router
     from uptake.notifications.routes import router as notifications_router
@@ -35,7 +36,6 @@ def _mount() -> None:
     from uptake.people.routes import router as people_router
     from uptake.progress.routes import router as progress_router
     from uptake.scorm.routes import router as scorm_router
-    from uptake.cmi5.routes import router as cmi5_router
     from uptake.xapi.routes import router as xapi_router
 
     api.add_router("/people", people_router, tags=["people"])

@@ -240,15 +240,15 @@ def satisfied_blocks(
     members: dict[int | None, list[tuple[str, int]]] = {}
     for block, parent in blocks.items():
         members.setdefault(parent, []).append(("block", block))
-    for au, block in au_blocks.items():
-        members.setdefault(block, []).append(("au", au))
+    for au, au_block in au_blocks.items():
+        members.setdefault(au_block, []).append(("au", au))
     memo: dict[int, bool] = {}
 
     def done(block: int) -> bool:
         if block not in memo:
             memo[block] = bool(members.get(block)) and all(
-                (au in satisfied_aus) if kind == "au" else done(au)
-                for kind, au in members.get(block, [])
+                (member in satisfied_aus) if kind == "au" else done(member)
+                for kind, member in members.get(block, [])
             )
         return memo[block]
 
