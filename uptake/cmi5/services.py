@@ -636,7 +636,8 @@ def statements_received(
     )
     result.save()
     _evaluate(
-        actor=actor,
+        # The learner's progress moves on their behalf (the record store's actor is the token).
+        actor=Actor.person(enrollment.person_id, label=actor.label),
         registration=session.registration,
         session_id=str(session.session_id),
         now=now,
