@@ -10,6 +10,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
@@ -158,9 +159,14 @@ def import_form(request: HttpRequest, course_id: int) -> HttpResponse:
                 "errors": [],
             }
         else:
+            count = len(imported.aus)
             messages.success(
                 request,
-                _("cmi5 course “%(title)s” imported: %(count)d AUs in the module “%(title)s”.")
-                % {"title": imported.structure.title, "count": len(imported.aus)},
+                ngettext(
+                    "cmi5 course “%(title)s” imported: %(count)d AU, in a new module.",
+                    "cmi5 course “%(title)s” imported: %(count)d AUs, in a new module.",
+                    count,
+                )
+                % {"title": imported.structure.title, "count": count},
             )
     return redirect("catalog:course_edit", course_id=course.pk)

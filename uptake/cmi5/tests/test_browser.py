@@ -39,7 +39,7 @@ def test_cmi5_au_imported_launched_and_satisfied_in_the_browser(
         {"name": "fire.zip", "mimeType": "application/zip", "buffer": au_package()}
     )
     page.get_by_role("button", name="Import cmi5 course").click()
-    expect(page.get_by_text("cmi5 course “Fire safety” imported: 1 AUs")).to_be_visible()
+    expect(page.get_by_text("cmi5 course “Fire safety” imported: 1 AU,")).to_be_visible()
     page.context.clear_cookies()
 
     enrollment = enrol(learner, course)
