@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 from uptake.analytics import services as analytics
 from uptake.analytics.models import Verb
 from uptake.catalog import services as catalog_services
-from uptake.catalog.models import Activity, Course
+from uptake.catalog.models import Course
 from uptake.catalog.rules import safe_filename
 from uptake.cmi5 import package, rules, structure
 from uptake.cmi5.models import (
@@ -228,6 +228,7 @@ def _save(
         original_name=original,
         imported_by_id=actor.person_id,
     )
+    now = clock.now()
     blocks: dict[str, Block] = {}
     for position, spec in enumerate(parsed.blocks):
         blocks[spec.id] = Block.objects.create(
@@ -239,20 +240,18 @@ def _save(
             description=spec.description.default,
             position=position,
         )
-    aus = []
-    for position, au_spec in enumerate(parsed.aus):
-        activity = catalog_services.add_activity(
-            actor=actor,
-            module=module,
-            kind=CMI5_KIND,
-            title=_title(au_spec.title, au_spec.id),
-            body=au_spec.description.default,
-        )
-        # The imported cmi5.xml is the activity's file: what "has content" means to the
+    activities = catalog_services.add_activities(
+        actor=actor,
+        module=module,
+        kind=CMI5_KIND,
+        items=[(_title(a.title, a.id), a.description.default) for a in parsed.aus],
+        # The imported cmi5.xml is the activities' file: what "has content" means to the
         # catalogue's publish check (as a SCORM activity's zip).
-        Activity.objects.filter(pk=activity.pk).update(file=xml_name)
-        aus.append(
-            AssignableUnit.objects.create(
+        file=xml_name,
+    )
+    aus = AssignableUnit.objects.bulk_create(
+        [
+            AssignableUnit(
                 tenant_id=course.tenant_id,
                 structure=cs,
                 block=blocks.get(au_spec.block),
@@ -269,8 +268,12 @@ def _save(
                 entitlement_key=au_spec.entitlement_key,
                 activity_type=au_spec.activity_type,
                 position=position,
+                created_at=now,
+                updated_at=now,
             )
-        )
+            for position, (au_spec, activity) in enumerate(zip(parsed.aus, activities, strict=True))
+        ]
+    )
     return Imported(structure=cs, aus=aus)
 
 

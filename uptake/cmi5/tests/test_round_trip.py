@@ -467,3 +467,16 @@ def test_an_au_token_reads_only_its_own_registration(author, course, learner):
         **au_client.headers(),
     )
     assert other_agent.status_code == 403
+
+
+def test_a_structure_of_more_than_1000_aus_imports_in_a_fixed_number_of_queries(
+    author, course, django_assert_max_num_queries
+):
+    xml = cmi5_xml("".join(au(f"https://example.com/au/{n}", title=f"AU {n}") for n in range(1001)))
+    with django_assert_max_num_queries(80):
+        imported = _import(author, course, xml, "cmi5.xml")
+    assert len(imported.aus) == 1001
+    assert Activity.objects.filter(course=course, kind="cmi5").count() == 1001
+    assert [a.position for a in Activity.objects.filter(course=course).order_by("position")][
+        -1
+    ] == 1000
