@@ -733,3 +733,34 @@ def _evaluate(
         registration.satisfied_blocks = sorted(already)
         registration.save(update_fields=["satisfied_blocks", "course_satisfied_at", "updated_at"])
         _write_statements(cs.tenant_id, statements)
+
+
+# --- housekeeping --------------------------------------------------------------------------------
+
+
+def sweep_orphaned_files(*, actor: Actor, min_age_seconds: int = 86_400) -> int:
+    """Delete package folders no course structure points to any more (its module was deleted,
+    or an import crashed); folders younger than `min_age_seconds` are left alone, since an
+    import writes its files before its rows. Returns how many folders were deleted."""
+    referenced = set(CourseStructure.objects.values_list("storage_dir", flat=True))
+    now = clock.now()
+    deleted = 0
+    try:
+        tenants, _files = default_storage.listdir("cmi5")
+    except (FileNotFoundError, NotImplementedError):
+        return 0
+    for tenant_dir in tenants:
+        folders, _files = default_storage.listdir(f"cmi5/{tenant_dir}")
+        for folder in folders:
+            directory = f"cmi5/{tenant_dir}/{folder}"
+            if directory in referenced:
+                continue
+            if (
+                now - default_storage.get_modified_time(directory)
+            ).total_seconds() < min_age_seconds:
+                continue
+            package.delete_files([], directory)
+            deleted += 1
+    if deleted:
+        logger.info("Deleted %d orphaned cmi5 package folders", deleted)
+    return deleted

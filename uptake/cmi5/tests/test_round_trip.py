@@ -480,3 +480,18 @@ def test_a_structure_of_more_than_1000_aus_imports_in_a_fixed_number_of_queries(
     assert [a.position for a in Activity.objects.filter(course=course).order_by("position")][
         -1
     ] == 1000
+
+
+def test_files_of_a_deleted_structure_are_swept_but_not_live_ones(author, course):
+    kept = _import(author, course, au_package()).structure
+    other = _import(
+        author,
+        course,
+        zip_of({"cmi5.xml": cmi5_xml(course_id="https://example.com/c2"), "x.html": "x"}),
+    ).structure
+    directory = other.storage_dir
+    Module.objects.filter(pk=other.module_id).delete()
+    assert default_storage.exists(f"{directory}/x.html")
+    assert services.sweep_orphaned_files(actor=Actor.system(), min_age_seconds=0) == 1
+    assert not default_storage.exists(f"{directory}/x.html")
+    assert default_storage.exists(f"{kept.storage_dir}/au/index.html")
