@@ -121,3 +121,22 @@ def test_the_authoring_screen_imports_and_shows_problems(client, author, tenant)
         follow=True,
     )
     assert "cmi5 course “Fire safety” imported: 1 AU," in good.content.decode()
+
+
+def test_the_record_store_answers_cors_preflights_for_aus_on_other_origins(client):
+    preflight = client.options(
+        "/xapi/statements",
+        HTTP_ORIGIN="https://content.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization,content-type,x-experience-api-version",
+    )
+    assert preflight.status_code == 204
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert "X-Experience-API-Version" in preflight["Access-Control-Allow-Headers"]
+    about = client.get("/xapi/about", HTTP_ORIGIN="https://content.example.com")
+    assert about.status_code == 200 and about["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in about["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Origin" not in client.get("/xapi/about")
+    assert "Access-Control-Allow-Origin" not in client.get(
+        "/login/", HTTP_ORIGIN="https://x.example"
+    )
