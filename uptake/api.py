@@ -27,6 +27,7 @@ def _mount() -> None:
     from uptake.assignments.routes import router as assignments_router
     from uptake.audiences.routes import router as audiences_router
     from uptake.catalog.routes import router as catalog_router
+    from uptake.cmi5.routes import router as cmi5_router
     from uptake.enrollment.routes import me_router
     from uptake.enrollment.routes import router as enrollment_router
     from uptake.notifications.routes import router as notifications_router
@@ -48,6 +49,7 @@ def _mount() -> None:
     api.add_router("/audiences", audiences_router, tags=["audiences"])
     api.add_router("/xapi", xapi_router, tags=["xapi"])
     api.add_router("/scorm", scorm_router, tags=["scorm"])
+    api.add_router("/cmi5", cmi5_router, tags=["cmi5"])
     api.add_router("/analytics", analytics_router, tags=["analytics"])
     api.add_router("/nudges", nudges_router, tags=["nudges"])
 

@@ -59,6 +59,12 @@ SCHEDULE: list[Job] = [
         task_path="uptake.scorm.tasks.sweep_orphaned_package_files",
         cron="50 3 * * *",
     ),
+    # Files of deleted cmi5 course structures (their module deleted, or an import that crashed).
+    Job(
+        id="sweep-cmi5-files",
+        task_path="uptake.cmi5.tasks.sweep_orphaned_package_files",
+        cron="55 3 * * *",
+    ),
     # Nudges: decide what is due (every 5 minutes), send what is due (every minute), and the
     # managers' weekly digest (Mondays 06:00 UTC).
     Job(id="sweep-nudges", task_path="uptake.nudges.tasks.sweep_nudges", cron="*/5 * * * *"),

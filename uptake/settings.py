@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "uptake.assignments",
     "uptake.notifications",
     "uptake.scorm",
+    "uptake.cmi5",
     "uptake.nudges",
     "uptake.web",
     "uptake.xapi",
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "uptake.core.middleware.ViewerTimezoneMiddleware",
     "uptake.web.middleware.DomainErrorMiddleware",
+    "uptake.cmi5.cors.XapiCorsMiddleware",
 ]
 
 ROOT_URLCONF = "uptake.urls"

@@ -21,6 +21,7 @@ urlpatterns = [
     path("notifications/", include("uptake.notifications.urls")),
     path("xapi/", include("uptake.xapi.urls")),
     path("scorm/", include("uptake.scorm.urls")),
+    path("cmi5/", include("uptake.cmi5.urls")),
     path("analytics/", include("uptake.analytics.urls")),
     path("nudges/", include("uptake.nudges.urls")),
     path("", include("uptake.web.urls")),

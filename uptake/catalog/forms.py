@@ -119,6 +119,7 @@ class ActivityForm(forms.Form):
         rules.FILE: ("file", "remove_file"),
         rules.QUIZ: ("pass_mark", "attempts_allowed", "shuffle_questions"),
         rules.SCORM: (),
+        rules.CMI5: (),
     }
     KIND_FIELDS = (
         "url",

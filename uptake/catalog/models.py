@@ -64,6 +64,7 @@ class Activity(TenantScoped):
         LINK = "link", _("External link")
         QUIZ = "quiz", _("Knowledge check")
         SCORM = "scorm", _("SCORM package")
+        CMI5 = "cmi5", _("cmi5 assignable unit")
 
     module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="activities")
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="activities")

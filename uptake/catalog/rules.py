@@ -25,7 +25,8 @@ from uptake.people.rules import CONTENT_OWNER, PLATFORM_ADMIN
 # Kinds, spelled as in catalog/models.py (kept here so the rules need no ORM import).
 PAGE, VIDEO, FILE, LINK, QUIZ = "page", "video", "file", "link", "quiz"
 SCORM = "scorm"  # its package is uploaded through uptake.scorm, which keeps the zip as `file`
-ACTIVITY_KINDS = (PAGE, VIDEO, FILE, LINK, QUIZ, SCORM)
+CMI5 = "cmi5"  # an AU of a course structure imported through uptake.cmi5 (cmi5.xml as `file`)
+ACTIVITY_KINDS = (PAGE, VIDEO, FILE, LINK, QUIZ, SCORM, CMI5)
 SINGLE, MULTIPLE, TRUE_FALSE, SHORT = "single", "multiple", "true_false", "short"
 QUESTION_KINDS = (SINGLE, MULTIPLE, TRUE_FALSE, SHORT)
 CHOICE_KINDS = (SINGLE, MULTIPLE, TRUE_FALSE)
@@ -248,6 +249,13 @@ def upload_problems(
                 field=field_name,
             )
         ]
+    if kind == CMI5:
+        return [
+            FieldProblem(
+                _("cmi5 content is imported on the course's authoring screen (cmi5.xml or zip)."),
+                field=field_name,
+            )
+        ]
     if allowed is None:
         return [
             FieldProblem(
@@ -428,6 +436,18 @@ def activity_problems(activity: ActivitySpec, *, where: str = "") -> list[FieldP
             problems.append(
                 FieldProblem(
                     _("The SCORM activity “%(title)s” has no package uploaded.") % {"title": named},
+                    field=f"{prefix}file",
+                )
+            )
+    elif activity.kind == CMI5:
+        if not activity.has_file:
+            problems.append(
+                FieldProblem(
+                    _(
+                        "The cmi5 activity “%(title)s” has no course structure: import a "
+                        "cmi5.xml or zip on the course's authoring screen."
+                    )
+                    % {"title": named},
                     field=f"{prefix}file",
                 )
             )

@@ -606,6 +606,59 @@ def add_activity(
 
 
 @transaction.atomic
+def add_activities(
+    *,
+    actor: Actor,
+    module: Module,
+    kind: str,
+    items: Sequence[tuple[str, str]],
+    file: str = "",
+) -> list[Activity]:
+    """Add many activities of one kind at the end of a module at once, for content imports
+    (e.g. a cmi5 course structure of 1,000+ units): one course lock, one bulk insert, one
+    CourseUpdated. `items`: (title, Markdown body) in order; `file`: an already stored file
+    they all point to (the imported package)."""
+    _require_edit(actor=actor, course=module.course)
+    problems: list[FieldProblem | None] = []
+    if kind not in rules.ACTIVITY_KINDS:
+        problems.append(
+            FieldProblem(_("Unknown activity type “%(kind)s”.") % {"kind": kind}, field="kind")
+        )
+    for n, (title, _body) in enumerate(items):
+        problem = rules.title_problem(title.strip())
+        if problem is not None:
+            problem.field = f"items[{n}].title"
+        problems.append(problem)
+    _raise_if(problems, _("The activities could not be added."))
+    locked = _lock_course(module.course)
+    last = Activity.objects.filter(tenant_id=module.tenant_id, module=module).aggregate(
+        m=Max("position")
+    )["m"]
+    start = 0 if last is None else last + 1
+    now = clock.now()
+    created = Activity.objects.bulk_create(
+        [
+            Activity(
+                tenant_id=module.tenant_id,
+                module=module,
+                course=locked,
+                kind=kind,
+                title=title.strip(),
+                body=body,
+                body_html=render_markdown(body),
+                position=start + n,
+                file=file,
+                created_at=now,
+                updated_at=now,
+            )
+            for n, (title, body) in enumerate(items)
+        ]
+    )
+    _outline_changed(actor=actor, course=locked)
+    return created
+
+
+@transaction.atomic
 def update_activity(
     *,
     actor: Actor,

@@ -196,6 +196,10 @@ def store_statements(
             from uptake.xapi import uptake_link
 
             uptake_link.apply(actor=actor, tenant_id=tenant_id, statements=new)
+            # Statements of a cmi5 AU session: the cmi5 rules (403, nothing stored), moveOn.
+            from uptake.cmi5 import lrs as cmi5_lrs
+
+            cmi5_lrs.statements_stored(actor=actor, credential=credential, statements=new)
     return [st["id"] for st in prepared]
 
 

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
+from uptake.cmi5 import lrs as cmi5_lrs
 from uptake.core.actor import Actor
 from uptake.core.errors import DomainError
 from uptake.xapi import rules, selectors, services, wire
@@ -54,6 +55,13 @@ def _endpoint(
             method = xreq.method
             if auth:
                 xreq.credential = wire.authenticate(xreq)
+                # An AU session's token (cmi5 fetch URL) reaches only its own session's data.
+                cmi5_lrs.check_request(
+                    credential=xreq.credential,
+                    method=xreq.method,
+                    path=xreq.path,
+                    params=xreq.params,
+                )
             if versioned:
                 wire.check_version(xreq)
             lookup = "GET" if xreq.method == "HEAD" else xreq.method
