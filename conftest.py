@@ -5,11 +5,20 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 # pytest-django may read settings before this file runs: the fixture below is what counts.
 os.environ.setdefault("UPTAKE_TESTING", "1")
 
 pytest_plugins = ["tests.plugins.services"]
+
+# Property tests check results, not speed: on a busy CI machine (or beside benchmarks) input
+# generation and examples can be slow without anything being wrong.
+hypothesis_settings.register_profile(
+    "uptake", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("uptake")
 
 
 @pytest.fixture(autouse=True)
