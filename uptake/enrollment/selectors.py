@@ -14,7 +14,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from uptake.catalog.models import Activity, Course
-from uptake.core import clock
+from uptake.core import bulk, clock
 from uptake.core.errors import NotFound
 from uptake.enrollment import rules
 from uptake.enrollment.models import Enrollment
@@ -158,7 +158,7 @@ def list_enrollments(
     if person_id is not None:
         qs = qs.filter(person_id=person_id)
     if person_ids is not None:
-        qs = qs.filter(person_id__in=list(person_ids))
+        qs = bulk.with_ids_in(qs, "person_id", person_ids)
     if source:
         qs = qs.filter(source=source)
     if status == rules.OVERDUE:
@@ -185,7 +185,7 @@ def enrollments_visible_to(*, viewer: Viewer, **filters: object) -> QuerySet[Enr
     if viewer.has(people_rules.PLATFORM_ADMIN):
         return list_enrollments(tenant_id=viewer.tenant_id, **filters)  # type: ignore[arg-type]
     if viewer.has(people_rules.MANAGER):
-        team = {p.pk for p in people.team_members(manager=viewer.person, include_indirect=True)}
+        team = people.team_member_ids(manager=viewer.person, include_indirect=True)
         return list_enrollments(tenant_id=viewer.tenant_id, person_ids=team, **filters)  # type: ignore[arg-type]
     return list_enrollments(tenant_id=viewer.tenant_id, person_ids=[viewer.person.pk], **filters)  # type: ignore[arg-type]
 
@@ -290,8 +290,8 @@ def assignment_candidates(
         qs = qs.filter(pk__in=list(allowed))
     if team_of is not None:
         manager = people.get_person(tenant_id=viewer.tenant_id, person_id=team_of)
-        team = people.team_members(manager=manager, include_indirect=include_indirect)
-        qs = qs.filter(pk__in=[p.pk for p in team])
+        team = people.team_member_ids(manager=manager, include_indirect=include_indirect)
+        qs = bulk.with_ids_in(qs, "pk", team)
     return qs
 
 

@@ -96,9 +96,7 @@ def assignable_person_ids(*, viewer: Viewer, include_indirect: bool = True) -> s
         return set()
     from uptake.people import selectors as people
 
-    return {
-        p.pk for p in people.team_members(manager=viewer.person, include_indirect=include_indirect)
-    }
+    return people.team_member_ids(manager=viewer.person, include_indirect=include_indirect)
 
 
 def check_can_assign(*, viewer: Viewer, tenant_id: int, person_ids: list[int]) -> None:

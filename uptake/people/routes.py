@@ -15,6 +15,7 @@ from ninja import File, Query, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
+from uptake.core.bulk import with_ids_in
 from uptake.core.errors import PermissionDenied, ValidationFailed
 from uptake.identity.context import Viewer, viewer_for
 from uptake.people import rules, selectors, services
@@ -171,8 +172,8 @@ def list_people(request: HttpRequest, filters: Query[PersonFilters]) -> dict[str
     if filters.team:
         if rules.MANAGER not in viewer.roles:
             raise PermissionDenied("Only managers have a team to list.")
-        team = selectors.team_members(manager=viewer.person, include_indirect=True)
-        qs = qs.filter(pk__in=[p.pk for p in team])
+        team = selectors.team_member_ids(manager=viewer.person, include_indirect=True)
+        qs = with_ids_in(qs, "pk", team)
     else:
         viewer.require(*READERS)
     total = qs.count()

@@ -72,6 +72,18 @@ def test_team_members_walks_the_hierarchy_one_query_per_level(tenant, django_ass
     assert list(selectors.direct_reports(manager=a)) == [a1]
     assert selectors.is_in_team(manager=boss, person=a1) is True
     assert selectors.is_in_team(manager=a, person=b) is False
+    with django_assert_num_queries(3):
+        assert selectors.team_member_ids(manager=boss) == {a.pk, b.pk, a1.pk}
+    assert selectors.team_member_ids(manager=boss, include_indirect=False) == {a.pk, b.pk}
+
+
+def test_team_member_ids_stop_at_a_cycle_and_skip_the_manager(tenant):
+    boss = PersonFactory(tenant=tenant, last_name="Boss")
+    a = PersonFactory(tenant=tenant, manager=boss, last_name="A")
+    boss.manager = a  # bad HR data: a cycle
+    boss.save(update_fields=["manager"])
+    assert selectors.team_member_ids(manager=boss) == {a.pk}
+    assert [p.pk for p in selectors.team_members(manager=boss)] == [a.pk]
 
 
 def test_distinct_values_feed_the_filter_dropdowns(tenant, other_tenant):
