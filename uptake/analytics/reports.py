@@ -54,7 +54,7 @@ def kpis(
     curves = selectors.retention(scope=scope, cohort="active", today=now.date())
     overall = rules.overall_curve(curves)
     checks = rules.check_kpis(selectors.check_counts(scope=scope))
-    ttc = rules.median(selectors.days_to_complete(scope=scope))
+    ttc = selectors.median_days_to_complete(scope=scope)
     rows: list[tuple[Any, ...]] = [
         ("activation", _("Activation (started within 7 days)"), k.activation),
         ("start_rate", _("Started"), k.start_rate),

@@ -22,9 +22,12 @@ from uptake.analytics import fold
 from uptake.analytics.models import (
     ActiveCount,
     ActivePeriod,
+    AssignmentCell,
     CheckFact,
+    CompletionCell,
     CourseFact,
     DailyCount,
+    DurationCell,
     LearningEvent,
     PersonFact,
 )
@@ -92,6 +95,8 @@ def _merge_sql(table: str, column: str, how: str) -> str:
         return f"{c} = {old} + {new}"
     if how == "keep":
         return f"{c} = COALESCE({old}, {new})"
+    if how == "set":
+        return f"{c} = {new}"
     cmp = "<" if how == "min" else ">"
     return (
         f"{c} = CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL OR {new} {cmp} {old} "
@@ -128,10 +133,14 @@ def _upsert(
             )
 
 
-def apply(delta: fold.Delta) -> None:
-    """Merge `delta` into the rollups (call inside the transaction that wrote its events)."""
+def apply(delta: fold.Delta, *, cells: bool = True) -> None:
+    """Merge `delta` into the rollups (call inside the transaction that wrote its events).
+    `cells=False` (the rebuild, which computes the cells at the end) merges CourseFact blindly
+    and leaves the second-level cells alone."""
     adapt = _Adapt()
-    if delta.course:
+    if delta.course and cells:
+        _apply_course(delta.course, adapt)
+    elif delta.course:
         _upsert(
             CourseFact._meta.db_table,
             ["tenant_id", "person_id", "course_id"],
@@ -170,6 +179,215 @@ def apply(delta: fold.Delta) -> None:
         )
 
 
+# --- CourseFact and its cells (ADR 0014) ---------------------------------------------------------
+
+_FACT_COLUMNS = (*fold.COURSE_COLUMNS, "due_at")
+_IN_CHUNK = 500  # ids per IN (...) list
+
+
+def _py_moment(value: Any) -> dt.datetime | None:
+    """A datetime read back from the database (SQLite gives its UTC text)."""
+    if value is None or isinstance(value, dt.datetime):
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
+
+
+def _by_tenant(keys: Iterable[tuple[int, int, int]]) -> dict[int, list[int]]:
+    people: dict[int, set[int]] = {}
+    for t, p, _c in keys:
+        people.setdefault(t, set()).add(p)
+    return {t: sorted(ps) for t, ps in people.items()}
+
+
+def _read_facts(keys: list[tuple[int, int, int]], *, lock: bool) -> dict[Any, list[Any]]:
+    """The stored CourseFact rows (aware datetimes, COURSE_COLUMNS then due_at) of `keys`."""
+    wanted = set(keys)
+    cols = ", ".join(_qn(c) for c in ("person_id", "course_id", *_FACT_COLUMNS))
+    table = _qn(CourseFact._meta.db_table)
+    suffix = " FOR UPDATE" if lock else ""
+    out: dict[Any, list[Any]] = {}
+    with connection.cursor() as cursor:
+        for tenant_id, people in _by_tenant(keys).items():
+            for start in range(0, len(people), _IN_CHUNK):
+                chunk = people[start : start + _IN_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT {cols} FROM {table} WHERE tenant_id = %s "  # noqa: S608
+                    f"AND person_id IN ({marks}){suffix}",
+                    [tenant_id, *chunk],
+                )
+                for p, c, *values in cursor.fetchall():
+                    key = (tenant_id, p, c)
+                    if key in wanted:
+                        out[key] = [_py_moment(v) for v in values]
+    return out
+
+
+def _enrollment_dues(keys: list[tuple[int, int, int]]) -> dict[Any, Any]:
+    """Enrollment.due_at (aware) of the enrolments of `keys` that have one."""
+    from uptake.enrollment.models import Enrollment
+
+    if not keys:
+        return {}
+    wanted = set(keys)
+    table = _qn(Enrollment._meta.db_table)
+    out: dict[Any, Any] = {}
+    with connection.cursor() as cursor:
+        for tenant_id, people in _by_tenant(keys).items():
+            for start in range(0, len(people), _IN_CHUNK):
+                chunk = people[start : start + _IN_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT person_id, course_id, due_at FROM {table} "  # noqa: S608
+                    f"WHERE tenant_id = %s AND person_id IN ({marks}) AND due_at IS NOT NULL",
+                    [tenant_id, *chunk],
+                )
+                for p, c, due in cursor.fetchall():
+                    if (tenant_id, p, c) in wanted:
+                        out[(tenant_id, p, c)] = _py_moment(due)
+    return out
+
+
+def _placeholders(keys: list[tuple[int, int, int]]) -> None:
+    """PostgreSQL: make sure a row exists for every key before reading them FOR UPDATE, so
+    that two transactions writing the same new pair queue on its row lock instead of both
+    counting it as new. (SQLite runs one writer at a time.)"""
+    table = _qn(CourseFact._meta.db_table)
+    cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", "course_id"))
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({cols}) VALUES {values} "  # noqa: S608
+                "ON CONFLICT DO NOTHING",
+                [v for key in chunk for v in key],
+            )
+
+
+def _apply_course(course: dict[tuple[int, int, int], list[Any]], adapt: _Adapt) -> None:
+    """Read the touched CourseFact rows, merge, write back only those that changed, and move
+    their contributions between the cells."""
+    keys = sorted(course)
+    pg = connection.vendor == "postgresql"
+    if pg:
+        _placeholders(keys)
+    stored = _read_facts(keys, lock=pg)
+    # The due date is read from the enrolment when a pair is new or (re)assigned; later changes
+    # come through sync_due_dates (EnrollmentDueDateChanged).
+    fresh_due = [k for k in keys if k not in stored or course[k][0] is not None]
+    dues = _enrollment_dues(fresh_due)
+    fresh = set(fresh_due)
+    nothing = [None] * 7
+    writes: list[tuple[tuple[int, int, int], list[Any]]] = []
+    for key in keys:
+        old = stored.get(key)
+        base = old if old is not None else nothing
+        merged = fold.merge_values(base[:6], course[key], fold.COURSE_MERGE)
+        due = dues.get(key) if key in fresh else base[6]
+        row = [*merged, due]
+        if old is None or row != old:
+            writes.append((key, row))
+    _write_facts(writes, stored, adapt)
+
+
+def _write_facts(
+    writes: list[tuple[tuple[int, int, int], list[Any]]],
+    stored: dict[Any, list[Any]],
+    adapt: _Adapt,
+) -> None:
+    """Write changed CourseFact rows (aware datetimes) and move their cell contributions."""
+    if not writes:
+        return
+    _upsert(
+        CourseFact._meta.db_table,
+        ["tenant_id", "person_id", "course_id"],
+        _FACT_COLUMNS,
+        ["set"] * len(_FACT_COLUMNS),
+        [[*key, *map(adapt.moment, row)] for key, row in writes],
+    )
+    apply_cells(
+        fold.cell_changes((t, c, stored.get((t, p, c)), row) for (t, p, c), row in writes)
+    )
+
+
+def apply_cells(changes: dict[fold.CellKey, list[int]]) -> None:
+    """Add counter changes to the cells (sums, so any order and batching gives the same)."""
+    adapt = _Adapt()
+    rows: dict[str, list[list[Any]]] = {"a": [], "c": [], "t": []}
+    for (kind, t, c, k1, k2), counters in sorted(changes.items(), key=lambda kv: str(kv[0])):
+        if kind == "a":
+            rows["a"].append([t, c, adapt.day(k1), adapt.day(k2), *counters])
+        elif kind == "c":
+            rows["c"].append([t, c, adapt.day(k1), *counters])
+        else:
+            rows["t"].append([t, c, k1, *counters])
+    _upsert(
+        AssignmentCell._meta.db_table,
+        ["tenant_id", "course_id", "assigned_day", "due_day"],
+        ["assigned", "started", "completed", "activated", "on_time"],
+        ["sum"] * 5,
+        rows["a"],
+    )
+    _upsert(
+        CompletionCell._meta.db_table, ["tenant_id", "course_id", "day"], ["n"], ["sum"], rows["c"]
+    )
+    _upsert(
+        DurationCell._meta.db_table, ["tenant_id", "course_id", "hours"], ["n"], ["sum"], rows["t"]
+    )
+
+
+def sync_due_dates(*, tenant_id: int, pairs: Iterable[tuple[int, int]]) -> int:
+    """Copy the enrolments' current due dates into CourseFact and move the pairs between the
+    cells (in the caller's transaction). Only pairs that have a CourseFact row (an event) are
+    touched. Returns how many rows changed."""
+    keys = sorted({(tenant_id, p, c) for p, c in pairs})
+    if not keys:
+        return 0
+    stored = _read_facts(keys, lock=connection.vendor == "postgresql")
+    dues = _enrollment_dues(list(stored))
+    writes = []
+    for key, old in stored.items():
+        row = [*old[:6], dues.get(key)]
+        if row != old:
+            writes.append((key, row))
+    _write_facts(writes, stored, _Adapt())
+    return len(writes)
+
+
+def _rebuild_cells(*, tenant_id: int | None) -> None:
+    """Due dates from the enrolments, then every cell from the CourseFact rows."""
+    from uptake.enrollment.models import Enrollment
+
+    cf, enr = _qn(CourseFact._meta.db_table), _qn(Enrollment._meta.db_table)
+    where, params = ("", []) if tenant_id is None else (" WHERE tenant_id = %s", [tenant_id])
+    cols = ", ".join(_qn(c) for c in ("id", "tenant_id", "course_id", *_FACT_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {cf} SET due_at = (SELECT e.due_at FROM {enr} e "  # noqa: S608
+            f"WHERE e.person_id = {cf}.person_id AND e.course_id = {cf}.course_id){where}",
+            params,
+        )
+        last = 0
+        while True:
+            cond = " AND tenant_id = %s" if tenant_id is not None else ""
+            cursor.execute(
+                f"SELECT {cols} FROM {cf} WHERE id > %s{cond} ORDER BY id LIMIT %s",  # noqa: S608
+                [last, *params, REBUILD_CHUNK],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            apply_cells(
+                fold.cell_changes(
+                    (t, c, None, [_py_moment(v) for v in values]) for _id, t, c, *values in rows
+                )
+            )
+
+
 def _apply_active(keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt) -> None:
     """Insert the new person-periods; count only those that were not there yet."""
     table = _qn(ActivePeriod._meta.db_table)
@@ -203,11 +421,21 @@ def _as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def apply_events(events: Iterable[fold.Event | tuple[Any, ...]]) -> None:
-    apply(fold.fold(events))
+def apply_events(events: Iterable[fold.Event | tuple[Any, ...]], *, cells: bool = True) -> None:
+    apply(fold.fold(events), cells=cells)
 
 
-ROLLUP_MODELS = (CourseFact, CheckFact, PersonFact, ActivePeriod, ActiveCount, DailyCount)
+ROLLUP_MODELS = (
+    CourseFact,
+    CheckFact,
+    PersonFact,
+    ActivePeriod,
+    ActiveCount,
+    DailyCount,
+    AssignmentCell,
+    CompletionCell,
+    DurationCell,
+)
 REBUILD_CHUNK = 200_000
 
 
@@ -238,11 +466,13 @@ def rebuild(*, tenant_id: int | None = None) -> int:
     while True:
         chunk = list(events.filter(pk__gt=last).values_list(*fields, "attempt")[:REBUILD_CHUNK])
         if not chunk:
+            _rebuild_cells(tenant_id=tenant_id)
             return total
         last = chunk[-1][0]
         total += len(chunk)
         apply_events(
-            (t, p, v, o, c, at, _number(attempt)) for _pk, t, p, v, o, c, at, attempt in chunk
+            ((t, p, v, o, c, at, _number(attempt)) for _pk, t, p, v, o, c, at, attempt in chunk),
+            cells=False,
         )
 
 
