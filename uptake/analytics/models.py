@@ -261,3 +261,25 @@ class DurationCell(models.Model):
 
     def __str__(self) -> str:
         return f"course {self.course_id} {self.hours} h: {self.n}"
+
+
+class RetentionCell(models.Model):
+    """People of a cohort (first active week "s", or first assigned week "a") active in a
+    later ISO week: the retention curves of the whole organisation."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    cohort_kind = models.CharField(max_length=1)  # "s": first active week, "a": first assigned
+    cohort_week = models.DateField()
+    week = models.DateField()
+    people = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "cohort_kind", "cohort_week", "week"],
+                name="retentioncell_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort_kind} {self.cohort_week} -> {self.week}: {self.people}"

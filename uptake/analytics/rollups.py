@@ -30,6 +30,7 @@ from uptake.analytics.models import (
     DurationCell,
     LearningEvent,
     PersonFact,
+    RetentionCell,
 )
 
 _ROWS_PER_STATEMENT = 200  # multi-row VALUES with RETURNING (4 parameters a row)
@@ -156,19 +157,22 @@ def apply(delta: fold.Delta, *, cells: bool = True) -> None:
             fold.CHECK_MERGE,
             [[*k, *vals] for k, vals in sorted(delta.checks.items())],
         )
-    if delta.people:
-        _upsert(
-            PersonFact._meta.db_table,
-            ["tenant_id", "person_id"],
-            fold.PERSON_COLUMNS,
-            fold.PERSON_MERGE,
-            [
-                [t, p, adapt.moment(a), adapt.day(aw), adapt.moment(s), adapt.day(sw)]
-                for (t, p), (a, aw, s, sw) in sorted(delta.people.items())
-            ],
-        )
-    if delta.active:
-        _apply_active(sorted(delta.active), adapt)
+    if not cells:
+        if delta.people:
+            _upsert(
+                PersonFact._meta.db_table,
+                ["tenant_id", "person_id"],
+                fold.PERSON_COLUMNS,
+                fold.PERSON_MERGE,
+                [
+                    [t, p, adapt.moment(a), adapt.day(aw), adapt.moment(s), adapt.day(sw)]
+                    for (t, p), (a, aw, s, sw) in sorted(delta.people.items())
+                ],
+            )
+        if delta.active:
+            _apply_active(sorted(delta.active), adapt)
+    elif delta.people or delta.active:
+        _apply_people(delta, adapt)
     if delta.daily:
         _upsert(
             DailyCount._meta.db_table,
@@ -308,9 +312,7 @@ def _write_facts(
         ["set"] * len(_FACT_COLUMNS),
         [[*key, *map(adapt.moment, row)] for key, row in writes],
     )
-    apply_cells(
-        fold.cell_changes((t, c, stored.get((t, p, c)), row) for (t, p, c), row in writes)
-    )
+    apply_cells(fold.cell_changes((t, c, stored.get((t, p, c)), row) for (t, p, c), row in writes))
 
 
 def apply_cells(changes: dict[fold.CellKey, list[int]]) -> None:
@@ -358,11 +360,27 @@ def sync_due_dates(*, tenant_id: int, pairs: Iterable[tuple[int, int]]) -> int:
 
 
 def _rebuild_cells(*, tenant_id: int | None) -> None:
-    """Due dates from the enrolments, then every cell from the CourseFact rows."""
+    """Due dates from the enrolments, then every cell from the CourseFact rows, and the
+    retention cells from PersonFact and the active weeks."""
     from uptake.enrollment.models import Enrollment
 
     cf, enr = _qn(CourseFact._meta.db_table), _qn(Enrollment._meta.db_table)
     where, params = ("", []) if tenant_id is None else (" WHERE tenant_id = %s", [tenant_id])
+    pf, ap = _qn(PersonFact._meta.db_table), _qn(ActivePeriod._meta.db_table)
+    retention: Counter[tuple[int, str, dt.date, dt.date]] = Counter()
+    with connection.cursor() as cursor:
+        for kind, col in (("s", "first_active_week"), ("a", "first_assigned_week")):
+            cond = "" if tenant_id is None else " WHERE pf.tenant_id = %s"
+            cursor.execute(
+                f"SELECT pf.tenant_id, pf.{col}, ap.{_qn('start')}, COUNT(*) FROM {pf} pf "  # noqa: S608
+                f"JOIN {ap} ap ON ap.tenant_id = pf.tenant_id AND ap.person_id = pf.person_id "
+                f"AND ap.grain = 'w' AND ap.{_qn('start')} >= pf.{col}{cond} "
+                f"GROUP BY pf.tenant_id, pf.{col}, ap.{_qn('start')}",
+                params,
+            )
+            for t, c, w, n in cursor.fetchall():
+                retention[(t, kind, _as_date(c), _as_date(w))] += n
+    apply_retention_cells(retention)
     cols = ", ".join(_qn(c) for c in ("id", "tenant_id", "course_id", *_FACT_COLUMNS))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -388,11 +406,150 @@ def _rebuild_cells(*, tenant_id: int | None) -> None:
             )
 
 
-def _apply_active(keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt) -> None:
-    """Insert the new person-periods; count only those that were not there yet."""
+# --- PersonFact, active periods and the retention cells (ADR 0014) ------------------------------
+
+
+def _read_people(keys: list[tuple[int, int]], *, lock: bool) -> dict[Any, list[Any]]:
+    """Stored PersonFact rows (first active at, week, first assigned at, week) of `keys`."""
+    wanted = set(keys)
+    cols = ", ".join(_qn(c) for c in ("person_id", *fold.PERSON_COLUMNS))
+    table = _qn(PersonFact._meta.db_table)
+    suffix = " FOR UPDATE" if lock else ""
+    out: dict[Any, list[Any]] = {}
+    by_tenant: dict[int, list[int]] = {}
+    for t, p in keys:
+        by_tenant.setdefault(t, []).append(p)
+    with connection.cursor() as cursor:
+        if lock:
+            for start in range(0, len(keys), 1000):
+                pairs = keys[start : start + 1000]
+                cursor.execute(
+                    f"INSERT INTO {table} (tenant_id, person_id) VALUES "  # noqa: S608
+                    f"{', '.join(['(%s, %s)'] * len(pairs))} ON CONFLICT DO NOTHING",
+                    [v for key in pairs for v in key],
+                )
+        for tenant_id, people in by_tenant.items():
+            for start in range(0, len(people), _IN_CHUNK):
+                chunk = people[start : start + _IN_CHUNK]
+                cursor.execute(
+                    f"SELECT {cols} FROM {table} WHERE tenant_id = %s "  # noqa: S608
+                    f"AND person_id IN ({', '.join(['%s'] * len(chunk))}){suffix}",
+                    [tenant_id, *chunk],
+                )
+                for p, a, aw, s, sw in cursor.fetchall():
+                    if (tenant_id, p) in wanted:
+                        out[(tenant_id, p)] = [
+                            _py_moment(a),
+                            _py_date(aw),
+                            _py_moment(s),
+                            _py_date(sw),
+                        ]
+    return out
+
+
+def _py_date(value: Any) -> dt.date | None:
+    return None if value is None else _as_date(value)
+
+
+def _active_weeks(keys: list[tuple[int, int]]) -> dict[tuple[int, int], list[dt.date]]:
+    """Every week in which these people were active."""
+    table = _qn(ActivePeriod._meta.db_table)
+    out: dict[tuple[int, int], list[dt.date]] = {}
+    by_tenant: dict[int, list[int]] = {}
+    for t, p in keys:
+        by_tenant.setdefault(t, []).append(p)
+    with connection.cursor() as cursor:
+        for tenant_id, people in by_tenant.items():
+            for start in range(0, len(people), _IN_CHUNK):
+                chunk = people[start : start + _IN_CHUNK]
+                cursor.execute(
+                    f"SELECT person_id, {_qn('start')} FROM {table} WHERE "  # noqa: S608
+                    f"tenant_id = %s AND person_id IN ({', '.join(['%s'] * len(chunk))}) "
+                    "AND grain = 'w'",
+                    [tenant_id, *chunk],
+                )
+                for p, w in cursor.fetchall():
+                    out.setdefault((tenant_id, p), []).append(_as_date(w))
+    return out
+
+
+def _apply_people(delta: fold.Delta, adapt: _Adapt) -> None:
+    """PersonFact (read, merge, write what changed), the active periods, and the retention
+    cells: a new active week adds the person to their cohorts' cells; a cohort week that
+    moves (a backdated event) moves all their weeks."""
+    keys = sorted(set(delta.people) | {(t, p) for t, p, g, _s in delta.active if g == "w"})
+    stored = _read_people(keys, lock=connection.vendor == "postgresql")
+    nothing: list[Any] = [None] * 4
+    writes: list[list[Any]] = []
+    cohorts: dict[tuple[int, int], tuple[list[Any], list[Any]]] = {}  # key -> (old, new)
+    for key in keys:
+        old = stored.get(key)
+        base = old if old is not None and any(v is not None for v in old) else nothing
+        new = delta.people.get(key)
+        row = base if new is None else fold.merge_values(base, new, fold.PERSON_MERGE)
+        if new is not None and row != base:
+            t, p = key
+            writes.append([t, p, *row])
+        cohorts[key] = (base, row)
+    _upsert(
+        PersonFact._meta.db_table,
+        ["tenant_id", "person_id"],
+        fold.PERSON_COLUMNS,
+        ["set"] * 4,
+        [
+            [t, p, adapt.moment(a), adapt.day(aw), adapt.moment(s), adapt.day(sw)]
+            for t, p, a, aw, s, sw in writes
+        ],
+    )
+    fresh_weeks = _apply_active(sorted(delta.active), adapt) if delta.active else set()
+    moved = [k for k, (old, new) in cohorts.items() if (old[1], old[3]) != (new[1], new[3])]
+    weeks = _active_weeks(moved) if moved else {}
+    changes: Counter[tuple[int, str, dt.date, dt.date]] = Counter()
+    moved_set = set(moved)
+    for key, (old, new) in cohorts.items():
+        t, p = key
+        for kind, i in (("s", 1), ("a", 3)):
+            if key in moved_set:
+                every = weeks.get(key, [])
+                if old[i] is not None:
+                    for w in every:
+                        if w >= old[i] and (t, p, w) not in fresh_weeks:
+                            changes[(t, kind, old[i], w)] -= 1
+                if new[i] is not None:
+                    for w in every:
+                        if w >= new[i]:
+                            changes[(t, kind, new[i], w)] += 1
+    # People whose cohorts did not move: each new active week of theirs joins their cohorts.
+    for t, p, w in fresh_weeks:
+        key = (t, p)
+        if key in moved_set:
+            continue
+        row = cohorts.get(key, (nothing, nothing))[1]
+        for kind, i in (("s", 1), ("a", 3)):
+            if row[i] is not None and w >= row[i]:
+                changes[(t, kind, row[i], w)] += 1
+    apply_retention_cells(changes)
+
+
+def apply_retention_cells(changes: Counter[tuple[int, str, dt.date, dt.date]]) -> None:
+    _upsert(
+        RetentionCell._meta.db_table,
+        ["tenant_id", "cohort_kind", "cohort_week", "week"],
+        ["people"],
+        ["sum"],
+        [[t, kind, _date(c), _date(w), n] for (t, kind, c, w), n in sorted(changes.items()) if n],
+    )
+
+
+def _apply_active(
+    keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt
+) -> set[tuple[int, int, dt.date]]:
+    """Insert the new person-periods; count only those that were not there yet. Returns the
+    new person-weeks."""
     table = _qn(ActivePeriod._meta.db_table)
     cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", "grain", "start"))
     fresh: Counter[tuple[int, str, Any]] = Counter()
+    weeks: set[tuple[int, int, dt.date]] = set()
     with connection.cursor() as cursor:
         for begin in range(0, len(keys), _ROWS_PER_STATEMENT):
             batch = keys[begin : begin + _ROWS_PER_STATEMENT]
@@ -402,11 +559,13 @@ def _apply_active(keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt) -> N
                 params.extend((t, p, g, adapt.day(s)))
             cursor.execute(
                 f"INSERT INTO {table} ({cols}) VALUES {values} "  # noqa: S608
-                f"ON CONFLICT DO NOTHING RETURNING tenant_id, grain, {_qn('start')}",
+                f"ON CONFLICT DO NOTHING RETURNING tenant_id, person_id, grain, {_qn('start')}",
                 params,
             )
-            for t, g, s in cursor.fetchall():
+            for t, p, g, s in cursor.fetchall():
                 fresh[(t, g, s)] += 1
+                if g == "w":
+                    weeks.add((t, p, _as_date(s)))
     if fresh:
         _upsert(
             ActiveCount._meta.db_table,
@@ -415,9 +574,12 @@ def _apply_active(keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt) -> N
             ["sum"],
             [[t, g, _date(_as_date(s)), n] for (t, g, s), n in sorted(fresh.items())],
         )
+    return weeks
 
 
 def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
@@ -435,6 +597,7 @@ ROLLUP_MODELS = (
     AssignmentCell,
     CompletionCell,
     DurationCell,
+    RetentionCell,
 )
 REBUILD_CHUNK = 200_000
 

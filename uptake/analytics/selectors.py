@@ -29,6 +29,7 @@ from uptake.analytics.models import (
     DurationCell,
     LearningEvent,
     PersonFact,
+    RetentionCell,
 )
 from uptake.core import clock
 
@@ -108,6 +109,7 @@ def _tables() -> dict[str, str]:
         "cell": _t(AssignmentCell),
         "ccell": _t(CompletionCell),
         "dcell": _t(DurationCell),
+        "rcell": _t(RetentionCell),
         "person": _t(Person),
         "enr": _t(Enrollment),
         "member": _t(AudienceMembership),
@@ -609,6 +611,28 @@ def retention_cells(
     t = _tables()
     col = "pf.first_active_week" if cohort == "active" else "pf.first_assigned_week"
     psql, pparams = person_filter(scope, "pf.person_id")
+    if not scope.people_filtered:
+        # The whole organisation: the retention cells; a cohort's size is its week-0 cell
+        # (everyone is active in their first active week; not so for the week first assigned).
+        kind = "s" if cohort == "active" else "a"
+        rows = _fetch(
+            f"SELECT cohort_week, week, people FROM {t['rcell']} WHERE tenant_id = %s "
+            "AND cohort_kind = %s AND cohort_week >= %s AND people <> 0",
+            [scope.tenant_id, kind, _dp(since)],
+        )
+        cells_only = {(_as_date(c), _as_date(w)): int(n) for c, w, n in rows}
+        if cohort == "active":
+            sizes_only = {c: n for (c, w), n in cells_only.items() if c == w}
+        else:
+            sizes_only = {
+                _as_date(c): int(n)
+                for c, n in _fetch(
+                    f"SELECT {col}, COUNT(*) FROM {t['pf']} pf WHERE pf.tenant_id = %s "
+                    f"AND {col} >= %s GROUP BY {col}",
+                    [scope.tenant_id, _dp(since)],
+                )
+            }
+        return cells_only, sizes_only
     sizes = _fetch(
         f"SELECT {col}, COUNT(*) FROM {t['pf']} pf WHERE pf.tenant_id = %s "
         f"AND {col} >= %s{psql} GROUP BY {col}",

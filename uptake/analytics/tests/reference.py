@@ -18,6 +18,7 @@ from uptake.analytics.models import (
     DurationCell,
     LearningEvent,
     PersonFact,
+    RetentionCell,
 )
 
 LEARNER_VERBS = {
@@ -104,8 +105,17 @@ def expected() -> dict[str, Any]:
         people[key] = (active_at, monday(active_at), assigned_at, monday(assigned_at))
     counts = Counter((t, g, s) for t, _p, g, s in active)
     daily = Counter((e.tenant_id, _day(e.occurred_at), e.course_id or 0, e.verb) for e in events)
+    retention: Counter[tuple[Any, ...]] = Counter()
+    for t, p, g, w in active:
+        if g != "w":
+            continue
+        _a, active_week, _s, assigned_week = people[(t, p)]
+        for kind, cohort in (("s", active_week), ("a", assigned_week)):
+            if cohort is not None and w >= cohort:
+                retention[(t, kind, cohort, w)] += 1
     return {
         **_cells(facts),
+        "retention_cells": dict(retention),
         "course": facts,
         "checks": {k: (v[0], v[1], v[2], min(v[3], default=None)) for k, v in checks.items()},
         "active": active,
@@ -150,6 +160,11 @@ def _cells(facts: dict[tuple[int, int, int], tuple[Any, ...]]) -> dict[str, Any]
 
 def stored() -> dict[str, Any]:
     return {
+        "retention_cells": {
+            (c.tenant_id, c.cohort_kind, c.cohort_week, c.week): c.people
+            for c in RetentionCell.objects.all()
+            if c.people
+        },
         "cells": {
             (c.tenant_id, c.course_id, c.assigned_day, c.due_day): (
                 c.assigned,
