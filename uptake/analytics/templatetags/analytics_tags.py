@@ -7,6 +7,9 @@ from typing import Any
 
 from django import template
 from django.utils import formats, timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -33,3 +36,20 @@ def cell(value: Any, kind: str) -> str:
 @register.filter
 def zip_columns(row: Any, columns: Any) -> list[tuple[Any, Any]]:
     return list(zip(row, columns, strict=True))
+
+
+@register.simple_tag
+def table_rows(table: Any) -> SafeString:
+    """The <tr> rows of a report table, built in one pass (a dashboard shows thousands of
+    cells; the template language costs ~0.1 ms each). Every value is escaped."""
+    kinds = [c.kind for c in table.columns]
+    if not table.rows:
+        return format_html('<tr><td colspan="{}">{}</td></tr>', len(kinds), _("No data yet."))
+    return mark_safe(  # noqa: S308 -- built from escaped values only
+        "\n".join(
+            "<tr>"
+            + "".join(f"<td>{escape(cell(v, k))}</td>" for v, k in zip(row, kinds, strict=True))
+            + "</tr>"
+            for row in table.rows
+        )
+    )
