@@ -416,6 +416,14 @@ def cell_grid(
     return {k: rules.AssignmentCounts(*v) for k, v in grid.items()}
 
 
+Grid = dict[tuple[int, dt.date], rules.AssignmentCounts]
+
+
+def total(grid: Grid) -> rules.AssignmentCounts:
+    """All of a grid's counts added up."""
+    return _total(grid.values())
+
+
 def _total(counts: Any) -> rules.AssignmentCounts:
     total = rules.AssignmentCounts()
     for c in counts:
@@ -436,13 +444,14 @@ BREAKDOWNS = ("course", "department", "location", "manager", "hire_month", "audi
 
 
 def breakdown(
-    *, scope: Scope, by: str, now: dt.datetime | None = None
+    *, scope: Scope, by: str, now: dt.datetime | None = None, grid: Grid | None = None
 ) -> list[tuple[Any, rules.AssignmentCounts]]:
-    """Assignment counts per value of `by` (one of BREAKDOWNS), largest first."""
+    """Assignment counts per value of `by` (one of BREAKDOWNS), largest first. `grid`: the
+    scope's cell_grid at `now` when the caller has it already."""
     t = _tables()
     join = ""
     if by in ("course", "path") and uses_cells(scope):
-        return _breakdown_from_cells(scope=scope, by=by, now=now)
+        return _breakdown_from_cells(scope=scope, by=by, now=now, grid=grid)
     if by == "course":
         key = "cf.course_id"
     elif by in ("department", "location", "manager", "hire_month"):
@@ -473,10 +482,12 @@ def breakdown(
 
 
 def _breakdown_from_cells(
-    *, scope: Scope, by: str, now: dt.datetime | None
+    *, scope: Scope, by: str, now: dt.datetime | None, grid: Grid | None
 ) -> list[tuple[Any, rules.AssignmentCounts]]:
     per_course: dict[int, rules.AssignmentCounts] = {}
-    for (course_id, _day), c in cell_grid(scope=scope, now=now).items():
+    if grid is None:
+        grid = cell_grid(scope=scope, now=now)
+    for (course_id, _day), c in grid.items():
         per_course[course_id] = per_course.get(course_id, rules.AssignmentCounts()) + c
     if by == "course":
         out: list[tuple[Any, rules.AssignmentCounts]] = list(per_course.items())
@@ -500,12 +511,15 @@ def _breakdown_from_cells(
 
 
 def cohort_trend(
-    *, scope: Scope, since: dt.date, now: dt.datetime | None = None
+    *, scope: Scope, since: dt.date, now: dt.datetime | None = None, grid: Grid | None = None
 ) -> list[tuple[dt.date, rules.AssignmentCounts]]:
-    """Assignment counts per week of first assignment (the assignment cohort), from `since`."""
+    """Assignment counts per week of first assignment (the assignment cohort), from `since`.
+    `grid`: the scope's cell_grid at `now` when the caller has it already."""
     if uses_cells(scope):
         weeks: dict[dt.date, rules.AssignmentCounts] = {}
-        for (_course, day), c in cell_grid(scope=scope, now=now).items():
+        if grid is None:
+            grid = cell_grid(scope=scope, now=now)
+        for (_course, day), c in grid.items():
             if day >= since:
                 w = fold.week_start(day)
                 weeks[w] = weeks.get(w, rules.AssignmentCounts()) + c
@@ -875,7 +889,19 @@ def drill_down(
     }
     cond, cparams = conditions[metric]
     frm, fparams = _from_current(scope, extra_join=f" JOIN {t['person']} p ON p.id = cf.person_id")
-    total = int(_fetch(f"SELECT COUNT(*){frm}{cond}", [*fparams, *cparams])[0][0])
+    if uses_cells(scope):
+        c = assignment_counts(scope=scope, now=now)
+        total = {
+            "assigned": c.assigned,
+            "not_started": c.assigned - c.started,
+            "started": c.started,
+            "completed": c.completed,
+            "not_completed": c.assigned - c.completed,
+            "not_activated": c.activation_eligible - c.activated,
+            "overdue": c.overdue,
+        }[metric]
+    else:
+        total = int(_fetch(f"SELECT COUNT(*){frm}{cond}", [*fparams, *cparams])[0][0])
     rows = _fetch(
         "SELECT p.id, p.first_name, p.last_name, p.email, p.department, cf.course_id, "
         f"cf.first_assigned_at, cf.started_at, cf.completed_at, cf.due_at{frm}{cond} "
