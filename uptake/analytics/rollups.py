@@ -503,7 +503,13 @@ def _apply_people(delta: fold.Delta, adapt: _Adapt) -> None:
     )
     fresh_weeks = _apply_active(sorted(delta.active), adapt) if delta.active else set()
     moved = [k for k, (old, new) in cohorts.items() if (old[1], old[3]) != (new[1], new[3])]
-    weeks = _active_weeks(moved) if moved else {}
+    # Someone without a PersonFact row had no event before this batch: their active weeks are
+    # the new ones (no read needed, e.g. a batch of new assignments).
+    known = [k for k in moved if cohorts[k][0] is not nothing]
+    weeks = _active_weeks(known) if known else {}
+    for t, p, w in fresh_weeks:
+        if (t, p) in cohorts and cohorts[(t, p)][0] is nothing:
+            weeks.setdefault((t, p), []).append(w)
     changes: Counter[tuple[int, str, dt.date, dt.date]] = Counter()
     moved_set = set(moved)
     for key, (old, new) in cohorts.items():
