@@ -25,7 +25,10 @@ def cell(value: Any, kind: str) -> str:
     if kind == "float":
         return formats.number_format(round(float(value), 1), decimal_pos=1, use_l10n=True)
     if kind == "int":
-        return formats.number_format(int(value), use_l10n=True, force_grouping=True)
+        number = int(value)
+        if -1000 < number < 1000:  # no grouping, no decimals: the same in every locale
+            return str(number)
+        return formats.number_format(number, use_l10n=True, force_grouping=True)
     if kind == "datetime" and isinstance(value, dt.datetime):
         return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT")
     if kind == "date" and isinstance(value, dt.date):
@@ -45,11 +48,21 @@ def table_rows(table: Any) -> SafeString:
     kinds = [c.kind for c in table.columns]
     if not table.rows:
         return format_html('<tr><td colspan="{}">{}</td></tr>', len(kinds), _("No data yet."))
+    # Tables repeat values (weeks, days, names): each distinct one is formatted once.
+    memo: dict[tuple[Any, str], str] = {}
+
+    def td(value: Any, kind: str) -> str:
+        try:
+            out = memo.get((value, kind))
+        except TypeError:  # unhashable: formatted every time
+            return f"<td>{escape(cell(value, kind))}</td>"
+        if out is None:
+            out = memo[(value, kind)] = f"<td>{escape(cell(value, kind))}</td>"
+        return out
+
     return mark_safe(  # noqa: S308 -- built from escaped values only
         "\n".join(
-            "<tr>"
-            + "".join(f"<td>{escape(cell(v, k))}</td>" for v, k in zip(row, kinds, strict=True))
-            + "</tr>"
+            "<tr>" + "".join(td(v, k) for v, k in zip(row, kinds, strict=True)) + "</tr>"
             for row in table.rows
         )
     )
