@@ -48,7 +48,12 @@ NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 DAYS = 180
 
 
+_DB_PATH: Path | None = None  # --db: a kept database file outside the repository
+
+
 def _marker_paths() -> tuple[Path, Path]:
+    if _DB_PATH is not None:
+        return _DB_PATH, _DB_PATH.with_suffix(".marker")
     return _common.DATA_DIR / "analytics.sqlite3", _common.DATA_DIR / "analytics.marker"
 
 
@@ -359,7 +364,10 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="SQLite: build a new database")
     parser.add_argument("--phase", choices=["all", "measure"], default="all")
     parser.add_argument("--reuse-postgres", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help="SQLite: keep the database in this file")
     args = parser.parse_args()
+    global _DB_PATH
+    _DB_PATH = args.db
     reuse = choose(args)
     if args.phase == "measure":
         _common.setup_django(migrate=False)
@@ -381,6 +389,8 @@ def main() -> None:
     # The reads in a fresh process: its peak memory is that of a process serving them.
     command = [sys.executable, __file__, "--phase", "measure"]
     command += ["--people", str(args.people), "--events", str(args.events)]
+    if args.db is not None:
+        command += ["--db", str(args.db)]
     if _common.is_postgres_url(os.environ.get("DATABASE_URL", "")):
         command.append("--reuse-postgres")
     subprocess.run(command, check=True, env=os.environ.copy(), timeout=1800)

@@ -230,3 +230,59 @@ def fold(events: Iterable[Event | tuple[Any, ...]]) -> Delta:
             else:
                 k[1] += 1
     return delta
+
+
+# --- Second level: a CourseFact row's contribution to the cells (ADR 0014) ---------------------
+
+NO_DUE_DAY = dt.date(9999, 12, 31)  # AssignmentCell.due_day of an assignment without a due date
+
+# A cell: (table, key after (tenant, course)) -> counters. Tables: "a" AssignmentCell (key
+# assigned day, due day; counters assigned, started, completed, activated, on time),
+# "c" CompletionCell (key completion day; n), "t" DurationCell (key whole hours; n).
+CellKey = tuple[str, int, int, Any, Any]
+
+
+def course_cells(
+    tenant_id: int, course_id: int, row: list[Any] | tuple[Any, ...] | None
+) -> list[tuple[CellKey, tuple[int, ...]]]:
+    """The cells a CourseFact row counts in: its COURSE_COLUMNS values followed by its due
+    date. Nothing unless it is a current assignment (docs/metrics.md)."""
+    if row is None:
+        return []
+    first, last, started, completed, withdrawn, deadline, due = row
+    if first is None or (withdrawn is not None and not withdrawn < last):
+        return []
+    did_start = started is not None
+    done = completed is not None
+    activated = did_start and deadline is not None and started <= deadline
+    on_time = due is not None and done and completed <= due
+    due_day = NO_DUE_DAY if due is None else utc_day(due)
+    cells: list[tuple[CellKey, tuple[int, ...]]] = [
+        (
+            ("a", tenant_id, course_id, utc_day(first), due_day),
+            (1, int(did_start), int(done), int(activated), int(on_time)),
+        )
+    ]
+    if done:
+        hours = max(0, int((completed - first).total_seconds() // 3600))
+        cells.append((("c", tenant_id, course_id, utc_day(completed), None), (1,)))
+        cells.append((("t", tenant_id, course_id, hours, None), (1,)))
+    return cells
+
+
+def cell_changes(
+    changes: Iterable[tuple[int, int, Any, Any]],
+) -> dict[CellKey, list[int]]:
+    """Summed counter changes of the cells for rows going from `old` to `new`, given as
+    (tenant, course, old row or None, new row or None); cells whose change is zero are left
+    out."""
+    out: dict[CellKey, list[int]] = {}
+    for tenant_id, course_id, old, new in changes:
+        for sign, row in ((-1, old), (1, new)):
+            for key, counters in course_cells(tenant_id, course_id, row):
+                acc = out.get(key)
+                if acc is None:
+                    acc = out[key] = [0] * len(counters)
+                for i, v in enumerate(counters):
+                    acc[i] += sign * v
+    return {k: v for k, v in out.items() if any(v)}

@@ -62,6 +62,9 @@ class CourseFact(models.Model):
     last_withdrawn_at = models.DateTimeField(null=True)
     # first_assigned_at + 7 days: "activated" is started_at <= activation_deadline.
     activation_deadline = models.DateTimeField(null=True)
+    # The enrolment's due date (Enrollment.due_at, not an event): read from the enrolment when
+    # the row is assigned, and again on EnrollmentCreated / EnrollmentDueDateChanged (ADR 0014).
+    due_at = models.DateTimeField(null=True)
 
     class Meta:
         constraints = [
@@ -69,7 +72,13 @@ class CourseFact(models.Model):
                 fields=["tenant", "person", "course_id"], name="coursefact_unique"
             )
         ]
-        indexes = [models.Index(fields=["tenant", "course_id"])]
+        indexes = [
+            models.Index(fields=["tenant", "course_id"]),
+            # The partial day at either end of "now" (activation window, due today). Without
+            # the tenant in front, so that a walk of a tenant's rows is never planned on them.
+            models.Index(fields=["first_assigned_at"], name="coursefact_assigned_idx"),
+            models.Index(fields=["due_at"], name="coursefact_due_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id} course {self.course_id}"
@@ -180,3 +189,98 @@ class PersonFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} first active {self.first_active_at}"
+
+
+# --- Second-level rollups (ADR 0014) -------------------------------------------------------------
+# Counts of current assignments, kept from CourseFact's rows (each row's contribution is removed
+# and added again when the row changes), so that organisation-wide and per-course reads add up a
+# few thousand cells instead of every person's rows. Their size grows with courses and days,
+# not with people or events.
+
+
+class AssignmentCell(models.Model):
+    """Current assignments (see docs/metrics.md) of a course, by UTC day of first assignment
+    and UTC day of the due date: how many, started, completed, activated (started within 7
+    days), completed on time."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    course_id = models.BigIntegerField()
+    assigned_day = models.DateField()
+    due_day = models.DateField()  # fold.NO_DUE_DAY (9999-12-31): no due date
+    assigned = models.IntegerField(default=0)
+    started = models.IntegerField(default=0)
+    completed = models.IntegerField(default=0)
+    activated = models.IntegerField(default=0)
+    on_time = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "course_id", "assigned_day", "due_day"],
+                name="assignmentcell_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"course {self.course_id} {self.assigned_day}: {self.assigned}"
+
+
+class CompletionCell(models.Model):
+    """Completed current assignments of a course by UTC day of completion."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    course_id = models.BigIntegerField()
+    day = models.DateField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "course_id", "day"], name="completioncell_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"course {self.course_id} {self.day}: {self.n}"
+
+
+class DurationCell(models.Model):
+    """Completed current assignments of a course by whole hours from first assignment to
+    completion (0 when completed before being assigned): the median time to complete."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    course_id = models.BigIntegerField()
+    hours = models.IntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "course_id", "hours"], name="durationcell_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"course {self.course_id} {self.hours} h: {self.n}"
+
+
+class RetentionCell(models.Model):
+    """People of a cohort (first active week "s", or first assigned week "a") active in a
+    later ISO week: the retention curves of the whole organisation."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    cohort_kind = models.CharField(max_length=1)  # "s": first active week, "a": first assigned
+    cohort_week = models.DateField()
+    week = models.DateField()
+    people = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "cohort_kind", "cohort_week", "week"],
+                name="retentioncell_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort_kind} {self.cohort_week} -> {self.week}: {self.people}"

@@ -54,7 +54,7 @@ def kpis(
     curves = selectors.retention(scope=scope, cohort="active", today=now.date())
     overall = rules.overall_curve(curves)
     checks = rules.check_kpis(selectors.check_counts(scope=scope))
-    ttc = rules.median(selectors.days_to_complete(scope=scope))
+    ttc = selectors.median_days_to_complete(scope=scope)
     rows: list[tuple[Any, ...]] = [
         ("activation", _("Activation (started within 7 days)"), k.activation),
         ("start_rate", _("Started"), k.start_rate),
@@ -107,14 +107,20 @@ def funnel(
     )
 
 
-def trend(*, scope: Scope, now: dt.datetime | None = None, weeks: int = TREND_WEEKS) -> Table:
+def trend(
+    *,
+    scope: Scope,
+    now: dt.datetime | None = None,
+    weeks: int = TREND_WEEKS,
+    grid: selectors.Grid | None = None,
+) -> Table:
     """Per week: assignments made, the activation and completion of that week's cohort,
     completions that week, and weekly active people."""
     now = now or clock.now()
     today = now.date()
     last = rules.last_complete_week(today)
     week_list = [last - dt.timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
-    cohorts = dict(selectors.cohort_trend(scope=scope, since=week_list[0], now=now))
+    cohorts = dict(selectors.cohort_trend(scope=scope, since=week_list[0], now=now, grid=grid))
     completions = selectors.completions_per_week(scope=scope, since=week_list[0])
     wau = selectors.active_series(scope=scope, grain="w", since=week_list[0])
     rows = []
@@ -195,8 +201,10 @@ def retention(*, scope: Scope, cohort: str = "assigned", now: dt.datetime | None
     )
 
 
-def breakdown(*, scope: Scope, by: str, now: dt.datetime | None = None) -> Table:
-    data = selectors.breakdown(scope=scope, by=by, now=now or clock.now())
+def breakdown(
+    *, scope: Scope, by: str, now: dt.datetime | None = None, grid: selectors.Grid | None = None
+) -> Table:
+    data = selectors.breakdown(scope=scope, by=by, now=now or clock.now(), grid=grid)
     names = selectors.labels(tenant_id=scope.tenant_id, by=by, keys=[k for k, _c in data])
     rows = []
     for key, c in data:

@@ -22,11 +22,15 @@ from uptake.analytics import fold
 from uptake.analytics.models import (
     ActiveCount,
     ActivePeriod,
+    AssignmentCell,
     CheckFact,
+    CompletionCell,
     CourseFact,
     DailyCount,
+    DurationCell,
     LearningEvent,
     PersonFact,
+    RetentionCell,
 )
 
 _ROWS_PER_STATEMENT = 200  # multi-row VALUES with RETURNING (4 parameters a row)
@@ -92,6 +96,8 @@ def _merge_sql(table: str, column: str, how: str) -> str:
         return f"{c} = {old} + {new}"
     if how == "keep":
         return f"{c} = COALESCE({old}, {new})"
+    if how == "set":
+        return f"{c} = {new}"
     cmp = "<" if how == "min" else ">"
     return (
         f"{c} = CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL OR {new} {cmp} {old} "
@@ -128,10 +134,14 @@ def _upsert(
             )
 
 
-def apply(delta: fold.Delta) -> None:
-    """Merge `delta` into the rollups (call inside the transaction that wrote its events)."""
+def apply(delta: fold.Delta, *, cells: bool = True) -> None:
+    """Merge `delta` into the rollups (call inside the transaction that wrote its events).
+    `cells=False` (the rebuild, which computes the cells at the end) merges CourseFact blindly
+    and leaves the second-level cells alone."""
     adapt = _Adapt()
-    if delta.course:
+    if delta.course and cells:
+        _apply_course(delta.course, adapt)
+    elif delta.course:
         _upsert(
             CourseFact._meta.db_table,
             ["tenant_id", "person_id", "course_id"],
@@ -147,19 +157,22 @@ def apply(delta: fold.Delta) -> None:
             fold.CHECK_MERGE,
             [[*k, *vals] for k, vals in sorted(delta.checks.items())],
         )
-    if delta.people:
-        _upsert(
-            PersonFact._meta.db_table,
-            ["tenant_id", "person_id"],
-            fold.PERSON_COLUMNS,
-            fold.PERSON_MERGE,
-            [
-                [t, p, adapt.moment(a), adapt.day(aw), adapt.moment(s), adapt.day(sw)]
-                for (t, p), (a, aw, s, sw) in sorted(delta.people.items())
-            ],
-        )
-    if delta.active:
-        _apply_active(sorted(delta.active), adapt)
+    if not cells:
+        if delta.people:
+            _upsert(
+                PersonFact._meta.db_table,
+                ["tenant_id", "person_id"],
+                fold.PERSON_COLUMNS,
+                fold.PERSON_MERGE,
+                [
+                    [t, p, adapt.moment(a), adapt.day(aw), adapt.moment(s), adapt.day(sw)]
+                    for (t, p), (a, aw, s, sw) in sorted(delta.people.items())
+                ],
+            )
+        if delta.active:
+            _apply_active(sorted(delta.active), adapt)
+    elif delta.people or delta.active:
+        _apply_people(delta, adapt)
     if delta.daily:
         _upsert(
             DailyCount._meta.db_table,
@@ -170,11 +183,379 @@ def apply(delta: fold.Delta) -> None:
         )
 
 
-def _apply_active(keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt) -> None:
-    """Insert the new person-periods; count only those that were not there yet."""
+# --- CourseFact and its cells (ADR 0014) ---------------------------------------------------------
+
+_FACT_COLUMNS = (*fold.COURSE_COLUMNS, "due_at")
+_IN_CHUNK = 500  # ids per IN (...) list
+
+
+def _py_moment(value: Any) -> dt.datetime | None:
+    """A datetime read back from the database (SQLite gives its UTC text)."""
+    if value is None or isinstance(value, dt.datetime):
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
+
+
+def _by_tenant(keys: Iterable[tuple[int, int, int]]) -> dict[int, list[int]]:
+    people: dict[int, set[int]] = {}
+    for t, p, _c in keys:
+        people.setdefault(t, set()).add(p)
+    return {t: sorted(ps) for t, ps in people.items()}
+
+
+def _read_facts(keys: list[tuple[int, int, int]], *, lock: bool) -> dict[Any, list[Any]]:
+    """The stored CourseFact rows (aware datetimes, COURSE_COLUMNS then due_at) of `keys`."""
+    wanted = set(keys)
+    cols = ", ".join(_qn(c) for c in ("person_id", "course_id", *_FACT_COLUMNS))
+    table = _qn(CourseFact._meta.db_table)
+    suffix = " FOR UPDATE" if lock else ""
+    out: dict[Any, list[Any]] = {}
+    with connection.cursor() as cursor:
+        for tenant_id, people in _by_tenant(keys).items():
+            for start in range(0, len(people), _IN_CHUNK):
+                chunk = people[start : start + _IN_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT {cols} FROM {table} WHERE tenant_id = %s "  # noqa: S608
+                    f"AND person_id IN ({marks}){suffix}",
+                    [tenant_id, *chunk],
+                )
+                for p, c, *values in cursor.fetchall():
+                    key = (tenant_id, p, c)
+                    if key in wanted:
+                        out[key] = [_py_moment(v) for v in values]
+    return out
+
+
+def _enrollment_dues(keys: list[tuple[int, int, int]]) -> dict[Any, Any]:
+    """Enrollment.due_at (aware) of the enrolments of `keys` that have one."""
+    from uptake.enrollment.models import Enrollment
+
+    if not keys:
+        return {}
+    wanted = set(keys)
+    table = _qn(Enrollment._meta.db_table)
+    out: dict[Any, Any] = {}
+    with connection.cursor() as cursor:
+        for tenant_id, people in _by_tenant(keys).items():
+            for start in range(0, len(people), _IN_CHUNK):
+                chunk = people[start : start + _IN_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT person_id, course_id, due_at FROM {table} "  # noqa: S608
+                    f"WHERE tenant_id = %s AND person_id IN ({marks}) AND due_at IS NOT NULL",
+                    [tenant_id, *chunk],
+                )
+                for p, c, due in cursor.fetchall():
+                    if (tenant_id, p, c) in wanted:
+                        out[(tenant_id, p, c)] = _py_moment(due)
+    return out
+
+
+def _placeholders(keys: list[tuple[int, int, int]]) -> None:
+    """PostgreSQL: make sure a row exists for every key before reading them FOR UPDATE, so
+    that two transactions writing the same new pair queue on its row lock instead of both
+    counting it as new. (SQLite runs one writer at a time.)"""
+    table = _qn(CourseFact._meta.db_table)
+    cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", "course_id"))
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({cols}) VALUES {values} "  # noqa: S608
+                "ON CONFLICT DO NOTHING",
+                [v for key in chunk for v in key],
+            )
+
+
+def _apply_course(course: dict[tuple[int, int, int], list[Any]], adapt: _Adapt) -> None:
+    """Read the touched CourseFact rows, merge, write back only those that changed, and move
+    their contributions between the cells."""
+    keys = sorted(course)
+    pg = connection.vendor == "postgresql"
+    if pg:
+        _placeholders(keys)
+    stored = _read_facts(keys, lock=pg)
+    # The due date is read from the enrolment when a pair is new or (re)assigned; later changes
+    # come through sync_due_dates (EnrollmentDueDateChanged).
+    fresh_due = [k for k in keys if k not in stored or course[k][0] is not None]
+    dues = _enrollment_dues(fresh_due)
+    fresh = set(fresh_due)
+    nothing = [None] * 7
+    writes: list[tuple[tuple[int, int, int], list[Any]]] = []
+    for key in keys:
+        old = stored.get(key)
+        base = old if old is not None else nothing
+        merged = fold.merge_values(base[:6], course[key], fold.COURSE_MERGE)
+        due = dues.get(key) if key in fresh else base[6]
+        row = [*merged, due]
+        if old is None or row != old:
+            writes.append((key, row))
+    _write_facts(writes, stored, adapt)
+
+
+def _write_facts(
+    writes: list[tuple[tuple[int, int, int], list[Any]]],
+    stored: dict[Any, list[Any]],
+    adapt: _Adapt,
+) -> None:
+    """Write changed CourseFact rows (aware datetimes) and move their cell contributions."""
+    if not writes:
+        return
+    _upsert(
+        CourseFact._meta.db_table,
+        ["tenant_id", "person_id", "course_id"],
+        _FACT_COLUMNS,
+        ["set"] * len(_FACT_COLUMNS),
+        [[*key, *map(adapt.moment, row)] for key, row in writes],
+    )
+    apply_cells(fold.cell_changes((t, c, stored.get((t, p, c)), row) for (t, p, c), row in writes))
+
+
+def apply_cells(changes: dict[fold.CellKey, list[int]]) -> None:
+    """Add counter changes to the cells (sums, so any order and batching gives the same)."""
+    adapt = _Adapt()
+    rows: dict[str, list[list[Any]]] = {"a": [], "c": [], "t": []}
+    for (kind, t, c, k1, k2), counters in sorted(changes.items(), key=lambda kv: str(kv[0])):
+        if kind == "a":
+            rows["a"].append([t, c, adapt.day(k1), adapt.day(k2), *counters])
+        elif kind == "c":
+            rows["c"].append([t, c, adapt.day(k1), *counters])
+        else:
+            rows["t"].append([t, c, k1, *counters])
+    _upsert(
+        AssignmentCell._meta.db_table,
+        ["tenant_id", "course_id", "assigned_day", "due_day"],
+        ["assigned", "started", "completed", "activated", "on_time"],
+        ["sum"] * 5,
+        rows["a"],
+    )
+    _upsert(
+        CompletionCell._meta.db_table, ["tenant_id", "course_id", "day"], ["n"], ["sum"], rows["c"]
+    )
+    _upsert(
+        DurationCell._meta.db_table, ["tenant_id", "course_id", "hours"], ["n"], ["sum"], rows["t"]
+    )
+
+
+def sync_due_dates(*, tenant_id: int, pairs: Iterable[tuple[int, int]]) -> int:
+    """Copy the enrolments' current due dates into CourseFact and move the pairs between the
+    cells (in the caller's transaction). Only pairs that have a CourseFact row (an event) are
+    touched. Returns how many rows changed."""
+    keys = sorted({(tenant_id, p, c) for p, c in pairs})
+    if not keys:
+        return 0
+    stored = _read_facts(keys, lock=connection.vendor == "postgresql")
+    dues = _enrollment_dues(list(stored))
+    writes = []
+    for key, old in stored.items():
+        row = [*old[:6], dues.get(key)]
+        if row != old:
+            writes.append((key, row))
+    _write_facts(writes, stored, _Adapt())
+    return len(writes)
+
+
+def _rebuild_cells(*, tenant_id: int | None) -> None:
+    """Due dates from the enrolments, then every cell from the CourseFact rows, and the
+    retention cells from PersonFact and the active weeks."""
+    from uptake.enrollment.models import Enrollment
+
+    cf, enr = _qn(CourseFact._meta.db_table), _qn(Enrollment._meta.db_table)
+    where, params = ("", []) if tenant_id is None else (" WHERE tenant_id = %s", [tenant_id])
+    pf, ap = _qn(PersonFact._meta.db_table), _qn(ActivePeriod._meta.db_table)
+    retention: Counter[tuple[int, str, dt.date, dt.date]] = Counter()
+    with connection.cursor() as cursor:
+        for kind, col in (("s", "first_active_week"), ("a", "first_assigned_week")):
+            cond = "" if tenant_id is None else " WHERE pf.tenant_id = %s"
+            cursor.execute(
+                f"SELECT pf.tenant_id, pf.{col}, ap.{_qn('start')}, COUNT(*) FROM {pf} pf "  # noqa: S608
+                f"JOIN {ap} ap ON ap.tenant_id = pf.tenant_id AND ap.person_id = pf.person_id "
+                f"AND ap.grain = 'w' AND ap.{_qn('start')} >= pf.{col}{cond} "
+                f"GROUP BY pf.tenant_id, pf.{col}, ap.{_qn('start')}",
+                params,
+            )
+            for t, c, w, n in cursor.fetchall():
+                retention[(t, kind, _as_date(c), _as_date(w))] += n
+    apply_retention_cells(retention)
+    cols = ", ".join(_qn(c) for c in ("id", "tenant_id", "course_id", *_FACT_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {cf} SET due_at = (SELECT e.due_at FROM {enr} e "  # noqa: S608
+            f"WHERE e.person_id = {cf}.person_id AND e.course_id = {cf}.course_id){where}",
+            params,
+        )
+        last = 0
+        while True:
+            cond = " AND tenant_id = %s" if tenant_id is not None else ""
+            cursor.execute(
+                f"SELECT {cols} FROM {cf} WHERE id > %s{cond} ORDER BY id LIMIT %s",  # noqa: S608
+                [last, *params, REBUILD_CHUNK],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            apply_cells(
+                fold.cell_changes(
+                    (t, c, None, [_py_moment(v) for v in values]) for _id, t, c, *values in rows
+                )
+            )
+
+
+# --- PersonFact, active periods and the retention cells (ADR 0014) ------------------------------
+
+
+def _read_people(keys: list[tuple[int, int]], *, lock: bool) -> dict[Any, list[Any]]:
+    """Stored PersonFact rows (first active at, week, first assigned at, week) of `keys`."""
+    wanted = set(keys)
+    cols = ", ".join(_qn(c) for c in ("person_id", *fold.PERSON_COLUMNS))
+    table = _qn(PersonFact._meta.db_table)
+    suffix = " FOR UPDATE" if lock else ""
+    out: dict[Any, list[Any]] = {}
+    by_tenant: dict[int, list[int]] = {}
+    for t, p in keys:
+        by_tenant.setdefault(t, []).append(p)
+    with connection.cursor() as cursor:
+        if lock:
+            for start in range(0, len(keys), 1000):
+                pairs = keys[start : start + 1000]
+                cursor.execute(
+                    f"INSERT INTO {table} (tenant_id, person_id) VALUES "  # noqa: S608
+                    f"{', '.join(['(%s, %s)'] * len(pairs))} ON CONFLICT DO NOTHING",
+                    [v for key in pairs for v in key],
+                )
+        for tenant_id, people in by_tenant.items():
+            for start in range(0, len(people), _IN_CHUNK):
+                chunk = people[start : start + _IN_CHUNK]
+                cursor.execute(
+                    f"SELECT {cols} FROM {table} WHERE tenant_id = %s "  # noqa: S608
+                    f"AND person_id IN ({', '.join(['%s'] * len(chunk))}){suffix}",
+                    [tenant_id, *chunk],
+                )
+                for p, a, aw, s, sw in cursor.fetchall():
+                    if (tenant_id, p) in wanted:
+                        out[(tenant_id, p)] = [
+                            _py_moment(a),
+                            _py_date(aw),
+                            _py_moment(s),
+                            _py_date(sw),
+                        ]
+    return out
+
+
+def _py_date(value: Any) -> dt.date | None:
+    return None if value is None else _as_date(value)
+
+
+def _active_weeks(keys: list[tuple[int, int]]) -> dict[tuple[int, int], list[dt.date]]:
+    """Every week in which these people were active."""
+    table = _qn(ActivePeriod._meta.db_table)
+    out: dict[tuple[int, int], list[dt.date]] = {}
+    by_tenant: dict[int, list[int]] = {}
+    for t, p in keys:
+        by_tenant.setdefault(t, []).append(p)
+    with connection.cursor() as cursor:
+        for tenant_id, people in by_tenant.items():
+            for start in range(0, len(people), _IN_CHUNK):
+                chunk = people[start : start + _IN_CHUNK]
+                cursor.execute(
+                    f"SELECT person_id, {_qn('start')} FROM {table} WHERE "  # noqa: S608
+                    f"tenant_id = %s AND person_id IN ({', '.join(['%s'] * len(chunk))}) "
+                    "AND grain = 'w'",
+                    [tenant_id, *chunk],
+                )
+                for p, w in cursor.fetchall():
+                    out.setdefault((tenant_id, p), []).append(_as_date(w))
+    return out
+
+
+def _apply_people(delta: fold.Delta, adapt: _Adapt) -> None:
+    """PersonFact (read, merge, write what changed), the active periods, and the retention
+    cells: a new active week adds the person to their cohorts' cells; a cohort week that
+    moves (a backdated event) moves all their weeks."""
+    keys = sorted(set(delta.people) | {(t, p) for t, p, g, _s in delta.active if g == "w"})
+    stored = _read_people(keys, lock=connection.vendor == "postgresql")
+    nothing: list[Any] = [None] * 4
+    writes: list[list[Any]] = []
+    cohorts: dict[tuple[int, int], tuple[list[Any], list[Any]]] = {}  # key -> (old, new)
+    for key in keys:
+        old = stored.get(key)
+        base = old if old is not None and any(v is not None for v in old) else nothing
+        new = delta.people.get(key)
+        row = base if new is None else fold.merge_values(base, new, fold.PERSON_MERGE)
+        if new is not None and row != base:
+            t, p = key
+            writes.append([t, p, *row])
+        cohorts[key] = (base, row)
+    _upsert(
+        PersonFact._meta.db_table,
+        ["tenant_id", "person_id"],
+        fold.PERSON_COLUMNS,
+        ["set"] * 4,
+        [
+            [t, p, adapt.moment(a), adapt.day(aw), adapt.moment(s), adapt.day(sw)]
+            for t, p, a, aw, s, sw in writes
+        ],
+    )
+    fresh_weeks = _apply_active(sorted(delta.active), adapt) if delta.active else set()
+    moved = [k for k, (old, new) in cohorts.items() if (old[1], old[3]) != (new[1], new[3])]
+    # Someone without a PersonFact row had no event before this batch: their active weeks are
+    # the new ones (no read needed, e.g. a batch of new assignments).
+    known = [k for k in moved if cohorts[k][0] is not nothing]
+    weeks = _active_weeks(known) if known else {}
+    for t, p, w in fresh_weeks:
+        if (t, p) in cohorts and cohorts[(t, p)][0] is nothing:
+            weeks.setdefault((t, p), []).append(w)
+    changes: Counter[tuple[int, str, dt.date, dt.date]] = Counter()
+    moved_set = set(moved)
+    for key, (old, new) in cohorts.items():
+        t, p = key
+        for kind, i in (("s", 1), ("a", 3)):
+            if key in moved_set:
+                every = weeks.get(key, [])
+                if old[i] is not None:
+                    for w in every:
+                        if w >= old[i] and (t, p, w) not in fresh_weeks:
+                            changes[(t, kind, old[i], w)] -= 1
+                if new[i] is not None:
+                    for w in every:
+                        if w >= new[i]:
+                            changes[(t, kind, new[i], w)] += 1
+    # People whose cohorts did not move: each new active week of theirs joins their cohorts.
+    for t, p, w in fresh_weeks:
+        key = (t, p)
+        if key in moved_set:
+            continue
+        row = cohorts.get(key, (nothing, nothing))[1]
+        for kind, i in (("s", 1), ("a", 3)):
+            if row[i] is not None and w >= row[i]:
+                changes[(t, kind, row[i], w)] += 1
+    apply_retention_cells(changes)
+
+
+def apply_retention_cells(changes: Counter[tuple[int, str, dt.date, dt.date]]) -> None:
+    _upsert(
+        RetentionCell._meta.db_table,
+        ["tenant_id", "cohort_kind", "cohort_week", "week"],
+        ["people"],
+        ["sum"],
+        [[t, kind, _date(c), _date(w), n] for (t, kind, c, w), n in sorted(changes.items()) if n],
+    )
+
+
+def _apply_active(
+    keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt
+) -> set[tuple[int, int, dt.date]]:
+    """Insert the new person-periods; count only those that were not there yet. Returns the
+    new person-weeks."""
     table = _qn(ActivePeriod._meta.db_table)
     cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", "grain", "start"))
     fresh: Counter[tuple[int, str, Any]] = Counter()
+    weeks: set[tuple[int, int, dt.date]] = set()
     with connection.cursor() as cursor:
         for begin in range(0, len(keys), _ROWS_PER_STATEMENT):
             batch = keys[begin : begin + _ROWS_PER_STATEMENT]
@@ -184,11 +565,13 @@ def _apply_active(keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt) -> N
                 params.extend((t, p, g, adapt.day(s)))
             cursor.execute(
                 f"INSERT INTO {table} ({cols}) VALUES {values} "  # noqa: S608
-                f"ON CONFLICT DO NOTHING RETURNING tenant_id, grain, {_qn('start')}",
+                f"ON CONFLICT DO NOTHING RETURNING tenant_id, person_id, grain, {_qn('start')}",
                 params,
             )
-            for t, g, s in cursor.fetchall():
+            for t, p, g, s in cursor.fetchall():
                 fresh[(t, g, s)] += 1
+                if g == "w":
+                    weeks.add((t, p, _as_date(s)))
     if fresh:
         _upsert(
             ActiveCount._meta.db_table,
@@ -197,17 +580,31 @@ def _apply_active(keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt) -> N
             ["sum"],
             [[t, g, _date(_as_date(s)), n] for (t, g, s), n in sorted(fresh.items())],
         )
+    return weeks
 
 
 def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def apply_events(events: Iterable[fold.Event | tuple[Any, ...]]) -> None:
-    apply(fold.fold(events))
+def apply_events(events: Iterable[fold.Event | tuple[Any, ...]], *, cells: bool = True) -> None:
+    apply(fold.fold(events), cells=cells)
 
 
-ROLLUP_MODELS = (CourseFact, CheckFact, PersonFact, ActivePeriod, ActiveCount, DailyCount)
+ROLLUP_MODELS = (
+    CourseFact,
+    CheckFact,
+    PersonFact,
+    ActivePeriod,
+    ActiveCount,
+    DailyCount,
+    AssignmentCell,
+    CompletionCell,
+    DurationCell,
+    RetentionCell,
+)
 REBUILD_CHUNK = 200_000
 
 
@@ -238,11 +635,13 @@ def rebuild(*, tenant_id: int | None = None) -> int:
     while True:
         chunk = list(events.filter(pk__gt=last).values_list(*fields, "attempt")[:REBUILD_CHUNK])
         if not chunk:
+            _rebuild_cells(tenant_id=tenant_id)
             return total
         last = chunk[-1][0]
         total += len(chunk)
         apply_events(
-            (t, p, v, o, c, at, _number(attempt)) for _pk, t, p, v, o, c, at, attempt in chunk
+            ((t, p, v, o, c, at, _number(attempt)) for _pk, t, p, v, o, c, at, attempt in chunk),
+            cells=False,
         )
 
 

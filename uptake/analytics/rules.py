@@ -98,6 +98,24 @@ def median(values: Iterable[float]) -> float | None:
     return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
+def median_of_counts(counts: dict[int, int]) -> float | None:
+    """The median of a multiset given as value -> how many times (what `median` gives for
+    the expanded list)."""
+    n = sum(k for k in counts.values() if k > 0)
+    if n == 0:
+        return None
+    wanted = (n - 1) // 2, n // 2  # the middle positions (equal when n is odd)
+    found: list[float] = []
+    seen = 0
+    for value in sorted(v for v, k in counts.items() if k > 0):
+        seen += counts[value]
+        while len(found) < 2 and wanted[len(found)] < seen:
+            found.append(value)
+        if len(found) == 2:
+            break
+    return (found[0] + found[1]) / 2
+
+
 # --- Active users ------------------------------------------------------------------------------
 
 

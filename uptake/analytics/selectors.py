@@ -21,11 +21,15 @@ from uptake.analytics import fold, rules
 from uptake.analytics.models import (
     ActiveCount,
     ActivePeriod,
+    AssignmentCell,
     CheckFact,
+    CompletionCell,
     CourseFact,
     DailyCount,
+    DurationCell,
     LearningEvent,
     PersonFact,
+    RetentionCell,
 )
 from uptake.core import clock
 
@@ -102,6 +106,10 @@ def _tables() -> dict[str, str]:
         "ac": _t(ActiveCount),
         "ck": _t(CheckFact),
         "dc": _t(DailyCount),
+        "cell": _t(AssignmentCell),
+        "ccell": _t(CompletionCell),
+        "dcell": _t(DurationCell),
+        "rcell": _t(RetentionCell),
         "person": _t(Person),
         "enr": _t(Enrollment),
         "member": _t(AudienceMembership),
@@ -140,6 +148,13 @@ def _by_person(scope: Scope, col: str) -> str:
     if scope.team is not None and not _pg():
         return f"+{col}"
     return col
+
+
+def _no_index(col: str) -> str:
+    """`col` in a condition over many people's rows: on SQLite, not through the (tenant,
+    first_assigned_at) / (tenant, due_at) indexes, which are for a day's rows (reading most of
+    the table through them is slower than scanning it)."""
+    return col if _pg() else f"+{col}"
 
 
 def _dtp(value: dt.datetime) -> Any:
@@ -269,8 +284,10 @@ def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
 
 # --- Assignments: activation, funnel, completion, compliance ------------------------------------
 
+# "Assigned" is tested on last_assigned_at (set together with first_assigned_at) so that the
+# (tenant, first_assigned_at) index, meant for a day's rows, is not taken to scan everyone.
 _CURRENT = (
-    "cf.tenant_id = %s AND cf.first_assigned_at IS NOT NULL "
+    "cf.tenant_id = %s AND cf.last_assigned_at IS NOT NULL "
     "AND (cf.last_withdrawn_at IS NULL OR cf.last_withdrawn_at < cf.last_assigned_at)"
 )
 
@@ -285,13 +302,13 @@ def _counts_select(now: dt.datetime) -> tuple[str, list[Any]]:
         "SUM(CASE WHEN cf.first_assigned_at <= %s THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN cf.first_assigned_at <= %s "
         "AND cf.started_at <= cf.activation_deadline THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN e.due_at IS NOT NULL THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN e.due_at IS NOT NULL AND cf.completed_at IS NOT NULL THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN e.due_at IS NOT NULL AND (e.due_at < %s OR cf.completed_at IS NOT NULL) "
+        "SUM(CASE WHEN cf.due_at IS NOT NULL THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN cf.due_at IS NOT NULL AND cf.completed_at IS NOT NULL THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN cf.due_at IS NOT NULL AND (cf.due_at < %s OR cf.completed_at IS NOT NULL) "
         "THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN e.due_at IS NOT NULL AND cf.completed_at IS NOT NULL "
-        "AND cf.completed_at <= e.due_at THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN e.due_at IS NOT NULL AND e.due_at < %s AND cf.completed_at IS NULL "
+        "SUM(CASE WHEN cf.due_at IS NOT NULL AND cf.completed_at IS NOT NULL "
+        "AND cf.completed_at <= cf.due_at THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN cf.due_at IS NOT NULL AND cf.due_at < %s AND cf.completed_at IS NULL "
         "THEN 1 ELSE 0 END)"
     )
     return sql, [cut, cut, nowp, nowp]
@@ -305,14 +322,121 @@ def _from_current(scope: Scope, extra_join: str = "") -> tuple[str, list[Any]]:
     t = _tables()
     psql, pparams = person_filter(scope, "cf.person_id")
     csql, cparams = course_filter(scope, "cf.course_id")
-    sql = (
-        f" FROM {t['cf']} cf LEFT JOIN {t['enr']} e ON e.person_id = cf.person_id "
-        f"AND e.course_id = cf.course_id{extra_join} WHERE {_CURRENT}{psql}{csql}"
-    )
+    sql = f" FROM {t['cf']} cf{extra_join} WHERE {_CURRENT}{psql}{csql}"
     return sql, [scope.tenant_id, *pparams, *cparams]
 
 
+# --- From the cells (organisation-wide, a course, a path: no filter on people; ADR 0014) -----
+
+
+def uses_cells(scope: Scope) -> bool:
+    """Whether the scope's assignment figures come from the cells (no filter on people)."""
+    return not scope.people_filtered
+
+
+def _utc(now: dt.datetime) -> dt.datetime:
+    return now.astimezone(dt.UTC) if now.tzinfo is not None else now.replace(tzinfo=dt.UTC)
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def cell_grid(
+    *, scope: Scope, now: dt.datetime | None = None
+) -> dict[tuple[int, dt.date], rules.AssignmentCounts]:
+    """Assignment counts per (course, UTC day of first assignment), from the cells, exact at
+    `now`: whole days come from the cells; the day in which the 7-day activation window ends
+    and the due dates falling today are read from CourseFact (indexed, a day's rows)."""
+    t = _tables()
+    now = _utc(now or clock.now())
+    today = now.date()
+    cut = now - dt.timedelta(days=rules.ACTIVATION_DAYS)
+    cut_day = cut.date()
+    csql, cparams = course_filter(scope, "course_id")
+    rows = _fetch(
+        "SELECT course_id, assigned_day, SUM(assigned), SUM(started), SUM(completed), "
+        "SUM(CASE WHEN assigned_day < %s THEN assigned ELSE 0 END), "
+        "SUM(CASE WHEN assigned_day < %s THEN activated ELSE 0 END), "
+        "SUM(CASE WHEN due_day <> %s THEN assigned ELSE 0 END), "
+        "SUM(CASE WHEN due_day <> %s THEN completed ELSE 0 END), "
+        "SUM(on_time), "
+        "SUM(CASE WHEN due_day < %s THEN assigned - completed ELSE 0 END) "
+        f"FROM {t['cell']} WHERE tenant_id = %s{csql} GROUP BY course_id, assigned_day",
+        [
+            _dp(cut_day),
+            _dp(cut_day),
+            _dp(fold.NO_DUE_DAY),
+            _dp(fold.NO_DUE_DAY),
+            _dp(today),
+            scope.tenant_id,
+            *cparams,
+        ],
+    )
+    grid: dict[tuple[int, dt.date], list[int]] = {}
+    for course_id, day, *sums in rows:
+        assigned, started, done, elig, act, with_due, due_done, on_time, late = (
+            int(v or 0) for v in sums
+        )
+        # AssignmentCounts' order; due_closed = due_completed + overdue.
+        grid[(int(course_id), _as_date(day))] = [
+            assigned,
+            started,
+            done,
+            elig,
+            act,
+            with_due,
+            due_done,
+            due_done + late,
+            on_time,
+            late,
+        ]
+    # The partial days are read through the day indexes (not the tenant's: "+" on SQLite,
+    # whose planner has no statistics to choose by).
+    by_day = _CURRENT.replace("cf.tenant_id", _no_index("cf.tenant_id"), 1)
+    # The activation window's partial day: assigned on cut_day, at or before the cut.
+    csql2, cparams2 = course_filter(scope, "cf.course_id")
+    for course_id, activated in _fetch(
+        f"SELECT cf.course_id, CASE WHEN cf.started_at <= cf.activation_deadline THEN 1 ELSE 0 "
+        f"END FROM {t['cf']} cf WHERE {by_day} AND cf.first_assigned_at >= %s "
+        f"AND cf.first_assigned_at <= %s{csql2}",
+        [scope.tenant_id, _dtp(_midnight(cut_day)), _dtp(cut), *cparams2],
+    ):
+        row = grid.setdefault((int(course_id), cut_day), [0] * 10)
+        row[3] += 1
+        row[4] += int(activated or 0)
+    # Due today, before now, not completed: overdue (and closed).
+    for course_id, first in _fetch(
+        f"SELECT cf.course_id, cf.first_assigned_at FROM {t['cf']} cf WHERE {by_day} "
+        f"AND cf.due_at >= %s AND cf.due_at < %s AND cf.completed_at IS NULL{csql2}",
+        [scope.tenant_id, _dtp(_midnight(today)), _dtp(now), *cparams2],
+    ):
+        moment = _as_datetime(first)
+        assert moment is not None
+        row = grid.setdefault((int(course_id), moment.astimezone(dt.UTC).date()), [0] * 10)
+        row[7] += 1
+        row[9] += 1
+    return {k: rules.AssignmentCounts(*v) for k, v in grid.items()}
+
+
+Grid = dict[tuple[int, dt.date], rules.AssignmentCounts]
+
+
+def total(grid: Grid) -> rules.AssignmentCounts:
+    """All of a grid's counts added up."""
+    return _total(grid.values())
+
+
+def _total(counts: Any) -> rules.AssignmentCounts:
+    total = rules.AssignmentCounts()
+    for c in counts:
+        total = total + c
+    return total
+
+
 def assignment_counts(*, scope: Scope, now: dt.datetime | None = None) -> rules.AssignmentCounts:
+    if uses_cells(scope):
+        return _total(cell_grid(scope=scope, now=now).values())
     select, sparams = _counts_select(now or clock.now())
     frm, fparams = _from_current(scope)
     rows = _fetch(f"SELECT {select}{frm}", [*sparams, *fparams])
@@ -323,11 +447,14 @@ BREAKDOWNS = ("course", "department", "location", "manager", "hire_month", "audi
 
 
 def breakdown(
-    *, scope: Scope, by: str, now: dt.datetime | None = None
+    *, scope: Scope, by: str, now: dt.datetime | None = None, grid: Grid | None = None
 ) -> list[tuple[Any, rules.AssignmentCounts]]:
-    """Assignment counts per value of `by` (one of BREAKDOWNS), largest first."""
+    """Assignment counts per value of `by` (one of BREAKDOWNS), largest first. `grid`: the
+    scope's cell_grid at `now` when the caller has it already."""
     t = _tables()
     join = ""
+    if by in ("course", "path") and uses_cells(scope):
+        return _breakdown_from_cells(scope=scope, by=by, now=now, grid=grid)
     if by == "course":
         key = "cf.course_id"
     elif by in ("department", "location", "manager", "hire_month"):
@@ -357,21 +484,72 @@ def breakdown(
     return out
 
 
+def _breakdown_from_cells(
+    *, scope: Scope, by: str, now: dt.datetime | None, grid: Grid | None
+) -> list[tuple[Any, rules.AssignmentCounts]]:
+    per_course: dict[int, rules.AssignmentCounts] = {}
+    if grid is None:
+        grid = cell_grid(scope=scope, now=now)
+    for (course_id, _day), c in grid.items():
+        per_course[course_id] = per_course.get(course_id, rules.AssignmentCounts()) + c
+    if by == "course":
+        out: list[tuple[Any, rules.AssignmentCounts]] = list(per_course.items())
+    else:
+        t = _tables()
+        per_path: dict[Any, rules.AssignmentCounts] = {}
+        # A course in two paths counts in both (docs/metrics.md); DISTINCT as the join's
+        # GROUP BY would count a course listed twice in one path once per step.
+        for path_id, course_id in _fetch(
+            f"SELECT path_id, course_id FROM {t['step']} WHERE tenant_id = %s",
+            [scope.tenant_id],
+        ):
+            if course_id in per_course:
+                per_path[path_id] = (
+                    per_path.get(path_id, rules.AssignmentCounts()) + per_course[course_id]
+                )
+        out = list(per_path.items())
+    out = [(k, c) for k, c in out if c.assigned]
+    out.sort(key=lambda kv: (-kv[1].assigned, str(kv[0])))
+    return out
+
+
 def cohort_trend(
-    *, scope: Scope, since: dt.date, now: dt.datetime | None = None
+    *, scope: Scope, since: dt.date, now: dt.datetime | None = None, grid: Grid | None = None
 ) -> list[tuple[dt.date, rules.AssignmentCounts]]:
-    """Assignment counts per week of first assignment (the assignment cohort), from `since`."""
+    """Assignment counts per week of first assignment (the assignment cohort), from `since`.
+    `grid`: the scope's cell_grid at `now` when the caller has it already."""
+    if uses_cells(scope):
+        weeks: dict[dt.date, rules.AssignmentCounts] = {}
+        if grid is None:
+            grid = cell_grid(scope=scope, now=now)
+        for (_course, day), c in grid.items():
+            if day >= since:
+                w = fold.week_start(day)
+                weeks[w] = weeks.get(w, rules.AssignmentCounts()) + c
+        return sorted(weeks.items())
     select, sparams = _counts_select(now or clock.now())
     frm, fparams = _from_current(scope)
     week = _week("cf.first_assigned_at")
     rows = _fetch(
-        f"SELECT {week}, {select}{frm} AND cf.first_assigned_at >= %s GROUP BY {week}",
+        f"SELECT {week}, {select}{frm} AND {_no_index('cf.first_assigned_at')} >= %s "
+        f"GROUP BY {week}",
         [*sparams, *fparams, _dtp(dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))],
     )
     return sorted((_as_date(r[0]), _counts(r[1:])) for r in rows)
 
 
 def completions_per_week(*, scope: Scope, since: dt.date) -> dict[dt.date, int]:
+    if uses_cells(scope):
+        t = _tables()
+        csql, cparams = course_filter(scope, "course_id")
+        out: dict[dt.date, int] = defaultdict(int)
+        for day, n in _fetch(
+            f"SELECT day, SUM(n) FROM {t['ccell']} WHERE tenant_id = %s AND day >= %s{csql} "
+            "GROUP BY day",
+            [scope.tenant_id, _dp(since), *cparams],
+        ):
+            out[fold.week_start(_as_date(day))] += int(n or 0)
+        return {w: n for w, n in out.items() if n}
     frm, fparams = _from_current(scope)
     week = _week("cf.completed_at")
     rows = _fetch(
@@ -379,6 +557,31 @@ def completions_per_week(*, scope: Scope, since: dt.date) -> dict[dt.date, int]:
         [*fparams, _dtp(dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))],
     )
     return {_as_date(w): int(n) for w, n in rows}
+
+
+def median_days_to_complete(*, scope: Scope) -> float | None:
+    """Median of the whole hours from first assignment to completion, in days, over the
+    completed current assignments (docs/metrics.md)."""
+    hist: dict[int, int] = defaultdict(int)
+    if uses_cells(scope):
+        t = _tables()
+        csql, cparams = course_filter(scope, "course_id")
+        for hours, n in _fetch(
+            f"SELECT hours, SUM(n) FROM {t['dcell']} WHERE tenant_id = %s{csql} GROUP BY hours",
+            [scope.tenant_id, *cparams],
+        ):
+            hist[int(hours)] += int(n or 0)
+    else:
+        frm, fparams = _from_current(scope)
+        for first, done in _fetch(
+            f"SELECT cf.first_assigned_at, cf.completed_at{frm} AND cf.completed_at IS NOT NULL",
+            fparams,
+        ):
+            a, c = _as_datetime(first), _as_datetime(done)
+            assert a is not None and c is not None
+            hist[max(0, int((c - a).total_seconds() // 3600))] += 1
+    median_hours = rules.median_of_counts(hist)
+    return None if median_hours is None else median_hours / 24
 
 
 def days_to_complete(*, scope: Scope) -> list[float]:
@@ -435,6 +638,28 @@ def retention_cells(
     t = _tables()
     col = "pf.first_active_week" if cohort == "active" else "pf.first_assigned_week"
     psql, pparams = person_filter(scope, "pf.person_id")
+    if not scope.people_filtered:
+        # The whole organisation: the retention cells; a cohort's size is its week-0 cell
+        # (everyone is active in their first active week; not so for the week first assigned).
+        kind = "s" if cohort == "active" else "a"
+        rows = _fetch(
+            f"SELECT cohort_week, week, people FROM {t['rcell']} WHERE tenant_id = %s "
+            "AND cohort_kind = %s AND cohort_week >= %s AND people <> 0",
+            [scope.tenant_id, kind, _dp(since)],
+        )
+        cells_only = {(_as_date(c), _as_date(w)): int(n) for c, w, n in rows}
+        if cohort == "active":
+            sizes_only = {c: n for (c, w), n in cells_only.items() if c == w}
+        else:
+            sizes_only = {
+                _as_date(c): int(n)
+                for c, n in _fetch(
+                    f"SELECT {col}, COUNT(*) FROM {t['pf']} pf WHERE pf.tenant_id = %s "
+                    f"AND {col} >= %s GROUP BY {col}",
+                    [scope.tenant_id, _dp(since)],
+                )
+            }
+        return cells_only, sizes_only
     sizes = _fetch(
         f"SELECT {col}, COUNT(*) FROM {t['pf']} pf WHERE pf.tenant_id = %s "
         f"AND {col} >= %s{psql} GROUP BY {col}",
@@ -660,16 +885,29 @@ def drill_down(
             [cut],
         ),
         "overdue": (
-            " AND e.due_at IS NOT NULL AND e.due_at < %s AND cf.completed_at IS NULL",
+            f" AND {_no_index('cf.due_at')} IS NOT NULL AND {_no_index('cf.due_at')} < %s "
+            "AND cf.completed_at IS NULL",
             [nowp],
         ),
     }
     cond, cparams = conditions[metric]
     frm, fparams = _from_current(scope, extra_join=f" JOIN {t['person']} p ON p.id = cf.person_id")
-    total = int(_fetch(f"SELECT COUNT(*){frm}{cond}", [*fparams, *cparams])[0][0])
+    if uses_cells(scope):
+        c = assignment_counts(scope=scope, now=now)
+        total = {
+            "assigned": c.assigned,
+            "not_started": c.assigned - c.started,
+            "started": c.started,
+            "completed": c.completed,
+            "not_completed": c.assigned - c.completed,
+            "not_activated": c.activation_eligible - c.activated,
+            "overdue": c.overdue,
+        }[metric]
+    else:
+        total = int(_fetch(f"SELECT COUNT(*){frm}{cond}", [*fparams, *cparams])[0][0])
     rows = _fetch(
         "SELECT p.id, p.first_name, p.last_name, p.email, p.department, cf.course_id, "
-        f"cf.first_assigned_at, cf.started_at, cf.completed_at, e.due_at{frm}{cond} "
+        f"cf.first_assigned_at, cf.started_at, cf.completed_at, cf.due_at{frm}{cond} "
         "ORDER BY p.last_name, p.first_name, p.id, cf.course_id LIMIT %s OFFSET %s",
         [*fparams, *cparams, limit, offset],
     )

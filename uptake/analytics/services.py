@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 
 from uptake.analytics import fold, rollups
 from uptake.analytics.models import LearningEvent, Verb
@@ -149,6 +150,16 @@ def rollup_inserted_rows(*, names: list[str], rows: list[tuple[Any, ...]]) -> No
         )
         for r in rows
     )
+
+
+def sync_due_dates(*, tenant_id: int, pairs: list[tuple[int, int]]) -> int:
+    """Bring the analytics copy of due dates (CourseFact.due_at and the assignment cells) in
+    line with the enrolments of these (person, course) pairs: their due date is not an event,
+    so the enrolment's own events (EnrollmentCreated, EnrollmentDueDateChanged) call this
+    after commit. Reads the enrolment's current due date (not the event's), so handlers that
+    run late or twice converge. Returns how many pairs changed."""
+    with transaction.atomic():
+        return rollups.sync_due_dates(tenant_id=tenant_id, pairs=pairs)
 
 
 def new_event(

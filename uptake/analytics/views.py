@@ -72,16 +72,23 @@ def _dashboard_context(
     scope: Scope, *, breakdown_by: str, heat_by: str = "department"
 ) -> dict[str, Any]:
     now = clock.now()
-    counts = selectors.assignment_counts(scope=scope, now=now)
+    # One read of the assignment cells (when the scope uses them) for the key figures, the
+    # funnel, the weekly trend and a breakdown by course or path (ADR 0014).
+    grid = selectors.cell_grid(scope=scope, now=now) if selectors.uses_cells(scope) else None
+    counts = (
+        selectors.total(grid)
+        if grid is not None
+        else selectors.assignment_counts(scope=scope, now=now)
+    )
     kpis = reports.kpis(scope=scope, now=now, counts=counts)
     values = {row[0]: row[2] for row in kpis.rows}
-    trend = reports.trend(scope=scope, now=now)
+    trend = reports.trend(scope=scope, now=now, grid=grid)
     weeks = [w.strftime("%d %b") for w in _series(trend, "week")]
     funnel = reports.funnel(scope=scope, now=now, counts=counts)
     heat = reports.heatmap(scope=scope, rows_by=heat_by, now=now)
     retention = reports.retention(scope=scope, cohort="assigned", now=now)
     daily = reports.daily_active(scope=scope, now=now)
-    breakdown = reports.breakdown(scope=scope, by=breakdown_by, now=now)
+    breakdown = reports.breakdown(scope=scope, by=breakdown_by, now=now, grid=grid)
     checks = reports.checks(scope=scope)
     query = _query(scope)
 

@@ -10,11 +10,15 @@ from typing import Any
 from uptake.analytics.models import (
     ActiveCount,
     ActivePeriod,
+    AssignmentCell,
     CheckFact,
+    CompletionCell,
     CourseFact,
     DailyCount,
+    DurationCell,
     LearningEvent,
     PersonFact,
+    RetentionCell,
 )
 
 LEARNER_VERBS = {
@@ -101,7 +105,17 @@ def expected() -> dict[str, Any]:
         people[key] = (active_at, monday(active_at), assigned_at, monday(assigned_at))
     counts = Counter((t, g, s) for t, _p, g, s in active)
     daily = Counter((e.tenant_id, _day(e.occurred_at), e.course_id or 0, e.verb) for e in events)
+    retention: Counter[tuple[Any, ...]] = Counter()
+    for t, p, g, w in active:
+        if g != "w":
+            continue
+        _a, active_week, _s, assigned_week = people[(t, p)]
+        for kind, cohort in (("s", active_week), ("a", assigned_week)):
+            if cohort is not None and w >= cohort:
+                retention[(t, kind, cohort, w)] += 1
     return {
+        **_cells(facts),
+        "retention_cells": dict(retention),
         "course": facts,
         "checks": {k: (v[0], v[1], v[2], min(v[3], default=None)) for k, v in checks.items()},
         "active": active,
@@ -111,8 +125,63 @@ def expected() -> dict[str, Any]:
     }
 
 
+def _cells(facts: dict[tuple[int, int, int], tuple[Any, ...]]) -> dict[str, Any]:
+    """The second-level cells: current assignments counted per course and day (ADR 0014)."""
+    from uptake.enrollment.models import Enrollment
+
+    due = {
+        (e.tenant_id, e.person_id, e.course_id): e.due_at
+        for e in Enrollment.objects.filter(due_at__isnull=False)
+    }
+    cells: dict[Any, list[int]] = {}
+    done: Counter[Any] = Counter()
+    hours: Counter[Any] = Counter()
+    for (t, p, c), (first, last, started, completed, withdrawn, _deadline) in facts.items():
+        current = first is not None and (withdrawn is None or withdrawn < last)
+        if not current:
+            continue
+        d = due.get((t, p, c))
+        key = (t, c, _day(first), _day(d) if d else dt.date(9999, 12, 31))
+        row = cells.setdefault(key, [0, 0, 0, 0, 0])
+        row[0] += 1
+        row[1] += started is not None
+        row[2] += completed is not None
+        row[3] += started is not None and started <= first + dt.timedelta(days=7)
+        row[4] += d is not None and completed is not None and completed <= d
+        if completed is not None:
+            done[(t, c, _day(completed))] += 1
+            hours[(t, c, max(0, int((completed - first).total_seconds() // 3600)))] += 1
+    return {
+        "cells": {k: tuple(v) for k, v in cells.items()},
+        "completion_cells": dict(done),
+        "duration_cells": dict(hours),
+    }
+
+
 def stored() -> dict[str, Any]:
     return {
+        "retention_cells": {
+            (c.tenant_id, c.cohort_kind, c.cohort_week, c.week): c.people
+            for c in RetentionCell.objects.all()
+            if c.people
+        },
+        "cells": {
+            (c.tenant_id, c.course_id, c.assigned_day, c.due_day): (
+                c.assigned,
+                c.started,
+                c.completed,
+                c.activated,
+                c.on_time,
+            )
+            for c in AssignmentCell.objects.all()
+            if any((c.assigned, c.started, c.completed, c.activated, c.on_time))
+        },
+        "completion_cells": {
+            (c.tenant_id, c.course_id, c.day): c.n for c in CompletionCell.objects.all() if c.n
+        },
+        "duration_cells": {
+            (c.tenant_id, c.course_id, c.hours): c.n for c in DurationCell.objects.all() if c.n
+        },
         "course": {
             (f.tenant_id, f.person_id, f.course_id): (
                 f.first_assigned_at,

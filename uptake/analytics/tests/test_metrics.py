@@ -65,7 +65,10 @@ def _pairs(tenant_id: int, people: set[int] | None = None) -> dict[tuple[int, in
     return out
 
 
-def _expected_counts(pairs: dict[Any, dict[str, Any]]) -> rules.AssignmentCounts:
+def _expected_counts(
+    pairs: dict[Any, dict[str, Any]], now: dt.datetime = NOW
+) -> rules.AssignmentCounts:
+    NOW = now
     week = dt.timedelta(days=7)
     v = list(pairs.values())
     eligible = [p for p in v if p["assigned"] <= NOW - week]
@@ -106,6 +109,53 @@ def test_assignment_metrics_match_a_recomputation(org) -> None:  # type: ignore[
     ]
     days = selectors.days_to_complete(scope=scope)
     assert rules.median(days) == pytest.approx(statistics.median(want_days), abs=1e-6)
+    # The median time to complete is to the hour (whole hours, rounded down), from the cells.
+    want_hours = [
+        max(0, int((p["completed"] - p["assigned"]).total_seconds() // 3600))
+        for p in pairs.values()
+        if p["completed"]
+    ]
+    assert selectors.median_days_to_complete(scope=scope) == statistics.median(want_hours) / 24
+
+
+@pytest.mark.parametrize("hours", [0, 5, 13.5, 84, -30])
+def test_counts_from_the_cells_are_exact_at_any_moment_of_the_day(org, hours) -> None:  # type: ignore[no-untyped-def]
+    """Whole days come from the cells, the partial days (activation window, due today) from
+    the person-level rows: equal to the recomputation whatever the time of day."""
+    now = NOW + dt.timedelta(hours=hours)
+    scope = Scope(tenant_id=org.tenant_id)
+    assert selectors.uses_cells(scope)
+    assert selectors.assignment_counts(scope=scope, now=now) == _expected_counts(
+        _pairs(org.tenant_id), now
+    )
+
+
+def test_the_cells_follow_a_changed_due_date(org, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from uptake.core.actor import Actor
+    from uptake.enrollment import services as enrollment_services
+
+    scope = Scope(tenant_id=org.tenant_id)
+    pairs = _pairs(org.tenant_id)
+    open_ids = set(
+        Enrollment.objects.filter(tenant_id=org.tenant_id, due_at__lt=NOW)
+        .exclude(status__in=[Enrollment.Status.WITHDRAWN, Enrollment.Status.COMPLETED])
+        .values_list("person_id", "course_id")
+    )
+    key = next(k for k, p in sorted(pairs.items()) if k in open_ids and p["completed"] is None)
+    enrollment = Enrollment.objects.get(person_id=key[0], course_id=key[1])
+    before = selectors.assignment_counts(scope=scope, now=NOW)
+    later = NOW + dt.timedelta(days=40)
+    with (
+        time_machine.travel(NOW, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        enrollment_services.change_due_date(
+            actor=Actor.system(), enrollment=enrollment, due_at=later
+        )
+    pairs[key]["due"] = later
+    after = selectors.assignment_counts(scope=scope, now=NOW)
+    assert after == _expected_counts(pairs)
+    assert after.overdue == before.overdue - 1
 
 
 @pytest.mark.parametrize("by", ["department", "location", "course", "manager", "hire_month"])
