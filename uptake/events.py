@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from uptake.analytics import handlers as analytics
 from uptake.assignments import handlers as assignments
 from uptake.audiences import handlers as audiences
 from uptake.audiences.events import AudienceMembershipChanged
@@ -37,5 +36,3 @@ SUBSCRIPTIONS: dict[type, list[Callable[[Any], None]]] = {
     EnrollmentDueDateChanged: [nudges.update_calendar_invite],
     EnrollmentWithdrawn: [nudges.cancel_calendar_invite],
 }
-# Analytics keeps a copy of due dates (not events) for its rollups (ADR 0014).
-SUBSCRIPTIONS[EnrollmentDueDateChanged].append(analytics.copy_changed_due_date)

@@ -154,10 +154,10 @@ def rollup_inserted_rows(*, names: list[str], rows: list[tuple[Any, ...]]) -> No
 
 def sync_due_dates(*, tenant_id: int, pairs: list[tuple[int, int]]) -> int:
     """Bring the analytics copy of due dates (CourseFact.due_at and the assignment cells) in
-    line with the enrolments of these (person, course) pairs: their due date is not an event,
-    so the enrolment's own events (EnrollmentCreated, EnrollmentDueDateChanged) call this
-    after commit. Reads the enrolment's current due date (not the event's), so handlers that
-    run late or twice converge. Returns how many pairs changed."""
+    line with the enrolments of these (person, course) pairs. A due date is not an event, so
+    enrolment services call this in the transaction that changes one (a new or re-activated
+    enrolment's "assigned" event copies it as it is written). Reads the enrolment's current
+    due date, so calling it twice converges. Returns how many pairs changed."""
     with transaction.atomic():
         return rollups.sync_due_dates(tenant_id=tenant_id, pairs=pairs)
 

@@ -448,6 +448,11 @@ def change_due_date(
     if old != due_at:
         locked.due_at = due_at
         locked.save(update_fields=["due_at", "updated_at"])
+        # Analytics keeps a copy of due dates for its rollups (ADR 0014): in this transaction,
+        # so it is never stale.
+        analytics.sync_due_dates(
+            tenant_id=locked.tenant_id, pairs=[(locked.person_id, locked.course_id)]
+        )
         publish(
             EnrollmentDueDateChanged(
                 tenant_id=locked.tenant_id,
