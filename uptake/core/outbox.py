@@ -266,6 +266,10 @@ def send_claimed(
                 break
             tried += 1
             try:
+                if connection is not None and message.channel == "email":
+                    # Opened here, the session outlives each send (a backend opened by
+                    # send_messages itself closes it again: one SMTP session per message).
+                    connection.open()
                 _send(message, connection)
             except Exception as exc:  # any transport failure is recorded and retried
                 results[message.pk] = _record_failure(owner, message, str(exc) or repr(exc))
