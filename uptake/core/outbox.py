@@ -41,6 +41,7 @@ MAX_ATTEMPTS = 8
 BATCH = 100
 LEASE = dt.timedelta(minutes=5)
 SEND_TIMEOUT = 30  # seconds, for SMTP when settings.EMAIL_TIMEOUT is not set
+SMTP_SESSIONS = 4  # per batch, in threads (settings.OUTBOX_SMTP_SESSIONS)
 
 # Other channels (e.g. "webhook") register a sender from their AppConfig.ready(): a callable
 # that delivers one message or raises (the failure is recorded and retried with backoff).
@@ -294,21 +295,61 @@ def deliver_many(message_ids: Sequence[int], *, connection: Any = None) -> dict[
     wanted = list(dict.fromkeys(message_ids))
     results: dict[int, str] = {}
     own = connection is None
-    if own:
+    sessions = _parallel_sessions() if own else 1
+    if own and sessions == 1:
         connection = email_connection()
     try:
         for start in range(0, len(wanted), BATCH):
             part = wanted[start : start + BATCH]
             owner, messages = claim(ids=part, limit=len(part))
-            results.update(send_claimed(owner, messages, connection))
+            if sessions > 1 and len(messages) > 1:
+                results.update(_send_in_parallel(owner, messages, sessions))
+            else:
+                results.update(send_claimed(owner, messages, connection))
     finally:
-        if own:
+        if connection is not None and own:
             connection.close()
     missing = [pk for pk in wanted if pk not in results]
     if missing:
         current = dict(OutboxMessage.objects.filter(pk__in=missing).values_list("pk", "status"))
         for pk in missing:
             results[pk] = current.get(pk, "missing")
+    return results
+
+
+def _parallel_sessions() -> int:
+    """How many SMTP sessions a batch is spread over (OUTBOX_SMTP_SESSIONS, default 4): each
+    waits on the server's replies while the others send. One when called inside a
+    transaction: the sending threads have their own database connections and could not see
+    its rows."""
+    if connection.in_atomic_block:
+        return 1
+    return max(1, int(getattr(settings, "OUTBOX_SMTP_SESSIONS", SMTP_SESSIONS)))
+
+
+def _send_in_parallel(
+    owner: str, messages: Sequence[OutboxMessage], sessions: int
+) -> dict[int, str]:
+    """`send_claimed` over `sessions` SMTP sessions in threads, the messages dealt round-robin;
+    each thread records its own results over its own database connection (closed after)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def run(share: Sequence[OutboxMessage]) -> dict[int, str]:
+        session = email_connection()
+        try:
+            return send_claimed(owner, share, session)
+        finally:
+            with contextlib.suppress(Exception):
+                session.close()
+            connections.close_all()
+
+    shares = [list(messages[i::sessions]) for i in range(min(sessions, len(messages)))]
+    results: dict[int, str] = {}
+    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+        for part in pool.map(run, shares):
+            results.update(part)
     return results
 
 

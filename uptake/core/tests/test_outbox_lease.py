@@ -144,3 +144,18 @@ def test_a_batch_whose_smtp_session_broke_still_goes_out(tenant, smtp_mail):
     connection.close()
     assert statuses == dict.fromkeys(ids, "sent")
     smtp_mail.wait_for(3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_spread_over_parallel_smtp_sessions_sends_each_message_once(
+    tenant, smtp_mail, settings
+):
+    settings.OUTBOX_SMTP_SESSIONS = 3
+    ids = _queue(tenant, 7)
+    assert outbox.deliver_many(ids) == dict.fromkeys(ids, "sent")
+    smtp_mail.wait_for(7)
+    assert sorted(m.rcpt_tos[0] for m in smtp_mail.messages) == sorted(
+        f"learner{i}@acme.test" for i in range(7)
+    )
+    rows = OutboxMessage.objects.filter(pk__in=ids)
+    assert {(m.status, m.attempts, m.lease_owner) for m in rows} == {("sent", 1, "")}
