@@ -31,6 +31,7 @@ class OutboxMessage(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "pending"
+        SENDING = "sending", "sending"  # leased by a worker (lease_owner) until lease_until
         SENT = "sent", "sent"
         FAILED = "failed", "failed"
 
@@ -44,6 +45,11 @@ class OutboxMessage(models.Model):
     available_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Lease-then-send (ADR 0013): the worker that claimed the message ("host:pid:token") and
+    # until when; an expired lease, or one whose process is gone, returns it to pending.
+    # Database defaults: bulk inserts (outbox.insert_many) name only the columns they set.
+    lease_owner = models.CharField(max_length=100, blank=True, default="", db_default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "available_at"])]

@@ -235,6 +235,9 @@ def apply_cap(
     for pid, items in by_person.items():
         used = already.get(pid, 0)
         limit = cap.get(pid)
+        if limit is None or used + len(items) <= limit:  # the usual case: room for all
+            allowed.extend(items)
+            continue
         for c in sorted(items, key=lambda c: (not c.mandatory, -c.priority)):
             if not c.capped or c.mandatory or limit is None or used < limit:
                 allowed.append(c)

@@ -68,6 +68,12 @@ def delivery_log(
                     outbox_message__attempts__gt=0,
                     then=Value("retrying"),
                 ),
+                # Being sent now (leased by a worker): a retry if an attempt came before.
+                When(
+                    outbox_message__status=OutboxMessage.Status.SENDING,
+                    outbox_message__attempts__gt=1,
+                    then=Value("retrying"),
+                ),
                 default=F("status"),
                 output_field=CharField(),
             )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from django_tasks import task
 
 from uptake.core.actor import Actor
@@ -39,20 +37,8 @@ def send_manager_digests() -> int:
 
 @task(queue_name="email")
 def deliver_nudge_messages(message_ids: list[int]) -> int:
-    """Deliver a batch of outbox messages over one SMTP session (each at most once: the
-    outbox locks and checks every message; failures are retried with backoff)."""
-    from django.core.mail import get_connection
-
+    """Deliver a batch of outbox messages over one SMTP session, lease-then-send (each at most
+    once: the outbox claims them first; failures are retried with backoff)."""
     from uptake.core import outbox
 
-    connection = get_connection()
-    # Held open: each send below reuses the session. Should the server be down, each delivery
-    # records the failure and is retried with backoff.
-    with contextlib.suppress(OSError):
-        connection.open()
-    try:
-        for message_id in message_ids:
-            outbox.deliver(message_id, connection=connection)
-    finally:
-        connection.close()
-    return len(message_ids)
+    return len(outbox.deliver_many(message_ids))
