@@ -223,6 +223,8 @@ EMAIL_PORT = int(env("UPTAKE_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = env("UPTAKE_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = env("UPTAKE_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("UPTAKE_EMAIL_TLS", False)
+# A mail server that stops answering must not hold a worker forever (seconds).
+EMAIL_TIMEOUT = int(env("UPTAKE_EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = env("UPTAKE_FROM_EMAIL", "Uptake <uptake@localhost>")
 
 LOGGING = {

@@ -9,7 +9,7 @@ from uptake.core import outbox
 
 @task(queue_name="email")
 def deliver_outbox_batch(message_ids: list[int]) -> int:
-    """Deliver many outbox messages (each at most once: outbox.deliver locks and checks)."""
-    for message_id in message_ids:
-        outbox.deliver(message_id)
+    """Deliver many outbox messages: claimed in batches and sent over shared SMTP sessions
+    (outbox.deliver_many: each at most once, a message another worker holds is left to it)."""
+    outbox.deliver_many(message_ids)
     return len(message_ids)
