@@ -199,11 +199,23 @@ def store_statements(
     return [st["id"] for st in prepared]
 
 
-def _uuid_db(value: str) -> Any:
-    """A UUID string as the database column wants it (native uuid, or SQLite's 32 hex)."""
-    if connection.features.has_native_uuid_field:
-        return uuid.UUID(value)
-    return value.replace("-", "").lower()
+def _uuid_db(value: str, *, native: bool | None = None) -> Any:
+    """A UUID string (already validated) as the database column wants it: PostgreSQL casts
+    the text to its uuid type itself, SQLite keeps 32 lower-case hex digits (Django's form).
+    `native`: whether the database has a uuid type, when the caller already knows."""
+    if native is None:
+        native = connection.vendor == "postgresql"
+    return value if native else value.replace("-", "").lower()
+
+
+def _uuid_text(value: Any) -> str:
+    """A UUID read from the database in its standard string form."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    text = str(value).lower()
+    if len(text) == 32:
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return text
 
 
 def _existing(tenant_id: int, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -213,16 +225,17 @@ def _existing(tenant_id: int, ids: list[str]) -> dict[str, dict[str, Any]]:
     meta = Statement._meta
     table = qn(meta.db_table)
     out: dict[str, dict[str, Any]] = {}
+    native = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         for chunk in bulk.chunks(ids, 500):
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
                 f"SELECT {qn('statement_id')}, {qn('data')} FROM {table} "  # noqa: S608
                 f"WHERE {qn('tenant_id')} = %s AND {qn('statement_id')} IN ({marks})",
-                [tenant_id, *(_uuid_db(i) for i in chunk)],
+                [tenant_id, *(_uuid_db(i, native=native) for i in chunk)],
             )
             for sid, data in cursor.fetchall():
-                out[str(uuid.UUID(str(sid)))] = rules.loads(data)
+                out[_uuid_text(sid)] = rules.loads(data)
     return out
 
 
@@ -259,25 +272,26 @@ def _insert(tenant_id: int, credential_id: int, statements: list[dict[str, Any]]
     stored = connection.ops.adapt_datetimefield_value(stored_now())
     verbs = verb_ids({st["verb"]["id"] for st in statements}, create=True)
     voided_verb = verbs.get(rules.VOIDED)
+    native = connection.vendor == "postgresql"
     rows = []
     targets: list[str] = []
     for st in statements:
         obj = st["object"]
         ref = None
         if obj.get("objectType") == "StatementRef":
-            ref = _uuid_db(obj["id"])
+            ref = _uuid_db(obj["id"], native=native)
             if st["verb"]["id"] == rules.VOIDED:
                 targets.append(obj["id"])
         registration = (st.get("context") or {}).get("registration")
         rows.append(
             (
                 tenant_id,
-                _uuid_db(st["id"]),
+                _uuid_db(st["id"], native=native),
                 stored,
                 rules.agent_key(st["actor"]),
                 verbs[st["verb"]["id"]],
                 rules.object_key(obj),
-                _uuid_db(registration) if registration else None,
+                _uuid_db(registration, native=native) if registration else None,
                 ref,
                 False,
                 credential_id,
