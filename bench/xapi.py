@@ -140,7 +140,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="cProfile the ingest")
     parser.add_argument("--profile-sort", default="tottime")
+    parser.add_argument(
+        "--http", action="store_true", help="over HTTP: the Procfile's web server (xapi_http.py)"
+    )
+    parser.add_argument("--senders", type=int, default=4, help="--http: batch client threads")
+    parser.add_argument("--single-clients", type=int, default=16, help="--http")
+    parser.add_argument("--single-seconds", type=float, default=30.0, help="--http")
     args = parser.parse_args()
+    if args.http:
+        import xapi_http
+
+        return xapi_http.run(args, make_statement, GOALS)
 
     _common.choose_database()
     _common.setup_django()
