@@ -27,12 +27,11 @@ def credential_for(key: str) -> Credential | None:
     meta = Credential._meta
     qn = connection.ops.quote_name
     fields = meta.concrete_fields
-    columns = ", ".join(qn(f.column) for f in fields)
+    columns = ", ".join(qn(str(f.column)) for f in fields)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {columns} FROM {qn(meta.db_table)} "  # noqa: S608 (names from the model)
-            f"WHERE {qn(meta.get_field('key').column)} = %s "
-            f"AND {qn(meta.get_field('revoked_at').column)} IS NULL",
+            f"WHERE {qn('key')} = %s AND {qn('revoked_at')} IS NULL",
             [key],
         )
         row = cursor.fetchone()
