@@ -90,7 +90,7 @@ def verb_ids(iris: set[str], *, create: bool) -> dict[str, int]:
         learned: dict[str, int] = {}
         for chunk in bulk.chunks(missing):
             learned.update(Verb.objects.filter(iri__in=chunk).values_list("iri", "id"))
-        still = [iri for iri in missing if iri not in learned]
+        still = sorted(iri for iri in missing if iri not in learned)  # one order: no deadlock
         if still and create:
             bulk.insert_rows(Verb, ["iri"], [(iri,) for iri in still], ignore_conflicts=True)
             learned.update(Verb.objects.filter(iri__in=still).values_list("iri", "id"))
@@ -408,13 +408,28 @@ def _keep_definitions(tenant_id: int, statements: list[dict[str, Any]]) -> None:
             combined = new_def
             inserts.append((tenant_id, activity_id, key, new_def, now, now))
         learned[(tenant_id, key)] = combined
+    # Rows are written in key (and id) order: concurrent batches that define the same
+    # activities then wait for each other in one order, never in a cycle (a deadlock on
+    # PostgreSQL otherwise, seen with two web processes ingesting the same content).
+    inserts.sort(key=lambda row: row[2])
     bulk.insert_rows(
         ActivityDefinition,
         ["tenant_id", "activity_id", "key", "definition", "created_at", "updated_at"],
         inserts,
         ignore_conflicts=True,
     )
-    bulk.update_rows(ActivityDefinition, ["definition", "updated_at"], updates)
+    if updates:
+        qn = connection.ops.quote_name
+        updated = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {qn(ActivityDefinition._meta.db_table)} SET {qn('definition')} = %s, "  # noqa: S608
+                f"{qn('updated_at')} = %s WHERE {qn('id')} = %s",
+                [
+                    (rules.dumps(d), updated, pk)
+                    for pk, (d, _now) in sorted(updates, key=lambda u: u[0])
+                ],
+            )
     transaction.on_commit(lambda: _remember(learned))
 
 
