@@ -24,6 +24,7 @@ from uptake.core.actor import Actor
 from uptake.core.errors import Conflict, ValidationFailed
 from uptake.xapi import rules
 from uptake.xapi.models import ActivityDefinition, Attachment, Credential, Document, Statement, Verb
+from uptake.xapi.write_turn import write_turn
 
 KEY_PREFIX = "xk_"
 
@@ -178,7 +179,7 @@ def store_statements(
     prepared = _prepare(statements)
     _check_attachments(prepared, parts)
     tenant_id = credential.tenant_id
-    with transaction.atomic():
+    with write_turn(), transaction.atomic():
         existing = _existing(tenant_id, [st["id"] for st in prepared])
         new = []
         for st in prepared:
