@@ -2,6 +2,7 @@
 
     uv run python bench/xapi.py --statements 200000            # SQLite (temporary file)
     scripts/with-postgres uv run python bench/xapi.py           # PostgreSQL
+    uv run python bench/xapi.py --http                          # over HTTP: bench/xapi_http.py
 
 Statements are typical of authoring-tool content: an Agent (mbox; 5,000 learners), one of 12
 ADL verbs, an activity (2,000) with a name and type, a result (score, success, completion,
