@@ -82,6 +82,19 @@ BENCHMARKS = [
         about="the same on PostgreSQL",
     ),
     Benchmark(
+        "xapi_http",
+        [PY, "bench/xapi.py", "--http"],
+        3600,
+        about="xAPI over HTTP (Procfile's gunicorn): batches, 16 single-statement clients, RSS",
+    ),
+    Benchmark(
+        "xapi_http_postgres",
+        [WITH_POSTGRES, PY, "bench/xapi.py", "--http"],
+        3600,
+        needs_postgres=True,
+        about="the same on PostgreSQL",
+    ),
+    Benchmark(
         "scorm",
         [PY, "bench/scorm.py"],
         900,

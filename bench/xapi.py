@@ -2,6 +2,7 @@
 
     uv run python bench/xapi.py --statements 200000            # SQLite (temporary file)
     scripts/with-postgres uv run python bench/xapi.py           # PostgreSQL
+    uv run python bench/xapi.py --http                          # over HTTP: bench/xapi_http.py
 
 Statements are typical of authoring-tool content: an Agent (mbox; 5,000 learners), one of 12
 ADL verbs, an activity (2,000) with a name and type, a result (score, success, completion,
@@ -140,7 +141,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="cProfile the ingest")
     parser.add_argument("--profile-sort", default="tottime")
+    parser.add_argument(
+        "--http", action="store_true", help="over HTTP: the Procfile's web server (xapi_http.py)"
+    )
+    parser.add_argument("--senders", type=int, default=4, help="--http: batch client threads")
+    parser.add_argument("--single-clients", type=int, default=16, help="--http")
+    parser.add_argument("--single-seconds", type=float, default=30.0, help="--http")
     args = parser.parse_args()
+    if args.http:
+        import xapi_http
+
+        return xapi_http.run(args, make_statement, GOALS)
 
     _common.choose_database()
     _common.setup_django()

@@ -74,6 +74,12 @@ SCHEDULE: list[Job] = [
         task_path="uptake.nudges.tasks.send_manager_digests",
         cron="0 6 * * 1",
     ),
+    # xAPI: organisations' new learning events queued for their external LRS (outbox delivers).
+    Job(
+        id="forward-xapi",
+        task_path="uptake.xapi.tasks.forward_learning_events",
+        cron="* * * * *",
+    ),
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from uptake.xapi.models import Credential
+from uptake.xapi.models import Credential, Forwarding
 
 
 @admin.register(Credential)
@@ -14,3 +14,14 @@ class CredentialAdmin(admin.ModelAdmin):
     list_filter = ("can_read", "can_write")
     search_fields = ("name", "key")
     readonly_fields = ("key", "secret_hash", "last_used_at", "created_at", "updated_at")
+
+
+@admin.register(Forwarding)
+class ForwardingAdmin(admin.ModelAdmin):
+    """Where organisations forward their learning events; set it through the API (the secret
+    is encrypted and never shown here)."""
+
+    list_display = ("tenant", "endpoint", "key", "is_active", "last_event_id", "updated_at")
+    list_filter = ("is_active",)
+    exclude = ("secret_encrypted",)
+    readonly_fields = ("endpoint", "key", "last_event_id", "created_at", "updated_at")

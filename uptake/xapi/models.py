@@ -147,3 +147,24 @@ class ActivityDefinition(TenantScoped):
 
     def __str__(self) -> str:
         return self.activity_id
+
+
+class Forwarding(TenantScoped):
+    """The organisation's setting for sending its own learning events, as xAPI statements, to
+    an external LRS (ADR 0012). The LRS's secret is needed to send, so it is stored encrypted
+    (Fernet, key derived from SECRET_KEY), never shown again. `last_event_id`: the learning
+    events up to this one are queued in the outbox already."""
+
+    endpoint = models.CharField(max_length=500)  # the LRS's base URL, ".../statements" added
+    key = models.CharField(max_length=200)
+    secret_encrypted = models.TextField()
+    is_active = models.BooleanField(default=True)
+    last_event_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="xapi_forwarding_one_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return self.endpoint

@@ -12,7 +12,7 @@ from ninja import Router, Schema
 from uptake.core.errors import NotFound
 from uptake.identity.context import Viewer, viewer_for
 from uptake.people import rules as roles
-from uptake.xapi import services
+from uptake.xapi import forwarding, services
 from uptake.xapi.models import Credential
 
 router = Router()
@@ -85,3 +85,71 @@ def revoke_credential(request: HttpRequest, credential_id: int) -> Any:
     """Revoke a credential: its key stops working at once."""
     viewer = _admin(request)
     return services.revoke_credential(actor=viewer.actor, credential=_get(viewer, credential_id))
+
+
+# --- forwarding learning events to an external LRS ------------------------------------------
+
+
+class ForwardingIn(Schema):
+    endpoint: str
+    key: str
+    secret: str | None = None  # None: keep the stored secret
+    is_active: bool = True
+
+
+class ForwardingOut(Schema):
+    endpoint: str
+    key: str
+    is_active: bool
+    last_event_id: int
+    updated_at: dt.datetime
+    pending_batches: int
+    sent_batches: int
+    failed_batches: int
+    last_error: str
+
+
+def _forwarding_out(tenant_id: int, setting: Any) -> dict[str, Any]:
+    return {
+        "endpoint": setting.endpoint,
+        "key": setting.key,
+        "is_active": setting.is_active,
+        "last_event_id": setting.last_event_id,
+        "updated_at": setting.updated_at,
+        **forwarding.delivery_state(tenant_id=tenant_id),
+    }
+
+
+@router.get("/forwarding", response=ForwardingOut)
+def get_forwarding(request: HttpRequest) -> Any:
+    """Where the organisation's learning events go as xAPI statements (the secret is never
+    shown), with the state of their delivery."""
+    viewer = _admin(request)
+    setting = forwarding.forwarding_of(tenant_id=viewer.tenant_id)
+    if setting is None:
+        raise NotFound("This organisation does not forward its learning events to an LRS.")
+    return _forwarding_out(viewer.tenant_id, setting)
+
+
+@router.put("/forwarding", response=ForwardingOut)
+def put_forwarding(request: HttpRequest, payload: ForwardingIn) -> Any:
+    """Send the organisation's learning events (from now on) to an external LRS as xAPI
+    statements, or change where they go; `secret` may be left out to keep the stored one."""
+    viewer = _admin(request)
+    setting = forwarding.configure_forwarding(
+        actor=viewer.actor,
+        tenant_id=viewer.tenant_id,
+        endpoint=payload.endpoint,
+        key=payload.key,
+        secret=payload.secret,
+        is_active=payload.is_active,
+    )
+    return _forwarding_out(viewer.tenant_id, setting)
+
+
+@router.delete("/forwarding", response={204: None})
+def delete_forwarding(request: HttpRequest) -> Any:
+    """Stop forwarding and forget the LRS and its secret."""
+    viewer = _admin(request)
+    forwarding.remove_forwarding(actor=viewer.actor, tenant_id=viewer.tenant_id)
+    return 204, None

@@ -24,6 +24,7 @@ from uptake.core.actor import Actor
 from uptake.core.errors import Conflict, ValidationFailed
 from uptake.xapi import rules
 from uptake.xapi.models import ActivityDefinition, Attachment, Credential, Document, Statement, Verb
+from uptake.xapi.write_turn import write_turn
 
 KEY_PREFIX = "xk_"
 
@@ -90,7 +91,7 @@ def verb_ids(iris: set[str], *, create: bool) -> dict[str, int]:
         learned: dict[str, int] = {}
         for chunk in bulk.chunks(missing):
             learned.update(Verb.objects.filter(iri__in=chunk).values_list("iri", "id"))
-        still = [iri for iri in missing if iri not in learned]
+        still = sorted(iri for iri in missing if iri not in learned)  # one order: no deadlock
         if still and create:
             bulk.insert_rows(Verb, ["iri"], [(iri,) for iri in still], ignore_conflicts=True)
             learned.update(Verb.objects.filter(iri__in=still).values_list("iri", "id"))
@@ -178,7 +179,7 @@ def store_statements(
     prepared = _prepare(statements)
     _check_attachments(prepared, parts)
     tenant_id = credential.tenant_id
-    with transaction.atomic():
+    with write_turn(), transaction.atomic():
         existing = _existing(tenant_id, [st["id"] for st in prepared])
         new = []
         for st in prepared:
@@ -203,11 +204,23 @@ def store_statements(
     return [st["id"] for st in prepared]
 
 
-def _uuid_db(value: str) -> Any:
-    """A UUID string as the database column wants it (native uuid, or SQLite's 32 hex)."""
-    if connection.features.has_native_uuid_field:
-        return uuid.UUID(value)
-    return value.replace("-", "").lower()
+def _uuid_db(value: str, *, native: bool | None = None) -> Any:
+    """A UUID string (already validated) as the database column wants it: PostgreSQL casts
+    the text to its uuid type itself, SQLite keeps 32 lower-case hex digits (Django's form).
+    `native`: whether the database has a uuid type, when the caller already knows."""
+    if native is None:
+        native = connection.vendor == "postgresql"
+    return value if native else value.replace("-", "").lower()
+
+
+def _uuid_text(value: Any) -> str:
+    """A UUID read from the database in its standard string form."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    text = str(value).lower()
+    if len(text) == 32:
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return text
 
 
 def _existing(tenant_id: int, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -217,16 +230,17 @@ def _existing(tenant_id: int, ids: list[str]) -> dict[str, dict[str, Any]]:
     meta = Statement._meta
     table = qn(meta.db_table)
     out: dict[str, dict[str, Any]] = {}
+    native = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         for chunk in bulk.chunks(ids, 500):
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
                 f"SELECT {qn('statement_id')}, {qn('data')} FROM {table} "  # noqa: S608
                 f"WHERE {qn('tenant_id')} = %s AND {qn('statement_id')} IN ({marks})",
-                [tenant_id, *(_uuid_db(i) for i in chunk)],
+                [tenant_id, *(_uuid_db(i, native=native) for i in chunk)],
             )
             for sid, data in cursor.fetchall():
-                out[str(uuid.UUID(str(sid)))] = rules.loads(data)
+                out[_uuid_text(sid)] = rules.loads(data)
     return out
 
 
@@ -263,25 +277,26 @@ def _insert(tenant_id: int, credential_id: int, statements: list[dict[str, Any]]
     stored = connection.ops.adapt_datetimefield_value(stored_now())
     verbs = verb_ids({st["verb"]["id"] for st in statements}, create=True)
     voided_verb = verbs.get(rules.VOIDED)
+    native = connection.vendor == "postgresql"
     rows = []
     targets: list[str] = []
     for st in statements:
         obj = st["object"]
         ref = None
         if obj.get("objectType") == "StatementRef":
-            ref = _uuid_db(obj["id"])
+            ref = _uuid_db(obj["id"], native=native)
             if st["verb"]["id"] == rules.VOIDED:
                 targets.append(obj["id"])
         registration = (st.get("context") or {}).get("registration")
         rows.append(
             (
                 tenant_id,
-                _uuid_db(st["id"]),
+                _uuid_db(st["id"], native=native),
                 stored,
                 rules.agent_key(st["actor"]),
                 verbs[st["verb"]["id"]],
                 rules.object_key(obj),
-                _uuid_db(registration) if registration else None,
+                _uuid_db(registration, native=native) if registration else None,
                 ref,
                 False,
                 credential_id,
@@ -342,6 +357,27 @@ def _remember(learned: dict[tuple[int, int], dict[str, Any]]) -> None:
     _known_definitions.update(learned)
 
 
+def _stored_definitions(tenant_id: int, keys: list[int]) -> dict[int, tuple[int, dict[str, Any]]]:
+    """{activity key: (row id, definition)} of the stored definitions among `keys` (plain SQL:
+    asked for most requests until the process knows the tenant's activities)."""
+    qn = connection.ops.quote_name
+    table = qn(ActivityDefinition._meta.db_table)
+    out: dict[int, tuple[int, dict[str, Any]]] = {}
+    with connection.cursor() as cursor:
+        for chunk in bulk.chunks(keys, 500):
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT {qn('id')}, {qn('key')}, {qn('definition')} FROM {table} "  # noqa: S608
+                f"WHERE {qn('tenant_id')} = %s AND {qn('key')} IN ({marks})",
+                [tenant_id, *chunk],
+            )
+            for pk, key, definition in cursor.fetchall():
+                if isinstance(definition, (str, bytes)):
+                    definition = rules.loads(definition)
+                out[key] = (pk, definition)
+    return out
+
+
 def _keep_definitions(tenant_id: int, statements: list[dict[str, Any]]) -> None:
     """Upsert the canonical definition of every activity the batch defines."""
     merged: dict[str, dict[str, Any]] = {}
@@ -361,12 +397,7 @@ def _keep_definitions(tenant_id: int, statements: list[dict[str, Any]]) -> None:
             keys[key] = activity_id
     if not keys:
         return
-    current: dict[int, tuple[int, dict[str, Any]]] = {}
-    for chunk in bulk.chunks(list(keys)):
-        for pk, key, definition in ActivityDefinition.objects.filter(
-            tenant_id=tenant_id, key__in=chunk
-        ).values_list("id", "key", "definition"):
-            current[key] = (pk, definition)
+    current = _stored_definitions(tenant_id, list(keys))
     now = clock.now()
     inserts = []
     updates = []
@@ -382,13 +413,28 @@ def _keep_definitions(tenant_id: int, statements: list[dict[str, Any]]) -> None:
             combined = new_def
             inserts.append((tenant_id, activity_id, key, new_def, now, now))
         learned[(tenant_id, key)] = combined
+    # Rows are written in key (and id) order: concurrent batches that define the same
+    # activities then wait for each other in one order, never in a cycle (a deadlock on
+    # PostgreSQL otherwise, seen with two web processes ingesting the same content).
+    inserts.sort(key=lambda row: row[2])
     bulk.insert_rows(
         ActivityDefinition,
         ["tenant_id", "activity_id", "key", "definition", "created_at", "updated_at"],
         inserts,
         ignore_conflicts=True,
     )
-    bulk.update_rows(ActivityDefinition, ["definition", "updated_at"], updates)
+    if updates:
+        qn = connection.ops.quote_name
+        updated = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {qn(ActivityDefinition._meta.db_table)} SET {qn('definition')} = %s, "  # noqa: S608
+                f"{qn('updated_at')} = %s WHERE {qn('id')} = %s",
+                [
+                    (rules.dumps(d), updated, pk)
+                    for pk, (d, _now) in sorted(updates, key=lambda u: u[0])
+                ],
+            )
     transaction.on_commit(lambda: _remember(learned))
 
 

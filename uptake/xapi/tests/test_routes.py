@@ -253,3 +253,21 @@ def test_head_answers_like_get_without_a_body(lrs):
     response = lrs.client.head("/xapi/statements", **lrs.headers)
     assert response.status_code == 200
     assert response.content == b""
+
+
+def test_a_later_definition_of_an_activity_is_merged_into_the_canonical_one(lrs):
+    activity = "http://example.com/activities/merged"
+    first = statement(object={"id": activity, "definition": {"name": {"en-US": "One"}}})
+    later = statement(
+        object={
+            "id": activity,
+            "definition": {"name": {"fr": "Un"}, "description": {"en-US": "The first"}},
+        }
+    )
+    assert lrs.post("statements", first).status_code == 200
+    assert lrs.post("statements", later).status_code == 200
+    definition = lrs.get("activities", {"activityId": activity}).json()["definition"]
+    assert definition == {
+        "name": {"en-US": "One", "fr": "Un"},
+        "description": {"en-US": "The first"},
+    }
