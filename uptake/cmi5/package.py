@@ -9,7 +9,6 @@ import contextlib
 import os
 import shutil
 import stat
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -26,7 +25,6 @@ from uptake.scorm import archive
 FIELD = "package"
 STRUCTURE = "cmi5.xml"
 MAX_STRUCTURE_BYTES = 5 * 1024 * 1024
-CHUNK = 1024 * 1024
 
 
 def refuse(problems: list[FieldProblem], detail: str | None = None) -> ValidationFailed:
@@ -203,42 +201,21 @@ def open_upload(upload: File) -> Upload:
     return Upload(xml=xml, zip=zf, members=tuple(members))
 
 
-def _copy_member(zf: zipfile.ZipFile, member: archive.Member, target: str) -> str:
-    allowed = min(member.size, limits().max_file_bytes)
-    with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as tmp:
-        written = 0
-        try:
-            with zf.open(member.info) as source:
-                while chunk := source.read(CHUNK):
-                    written += len(chunk)
-                    if written > allowed:
-                        raise problem(
-                            _("“%(name)s” unpacks to more than the size the zip declares.")
-                            % {"name": member.name}
-                        )
-                    tmp.write(chunk)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
-            raise problem(
-                _("“%(name)s” is damaged in the zip (its checksum or compression is wrong).")
-                % {"name": member.name}
-            ) from None
-        tmp.seek(0)
-        saved = default_storage.save(target, File(tmp, name=os.path.basename(target)))
-    if saved != target:
-        default_storage.delete(saved)
-        raise problem(
-            _("“%(name)s” could not be stored under its own name.") % {"name": member.name}
-        )
-    return saved
-
-
 def extract(upload: Upload, directory: str) -> list[str]:
     """Store every member under `directory`; on failure, whatever was written is deleted."""
     assert upload.zip is not None
     written: list[str] = []
     try:
         for member in upload.members:
-            written.append(_copy_member(upload.zip, member, f"{directory}/{member.name}"))
+            written.append(
+                archive.copy_member(
+                    upload.zip,
+                    member,
+                    f"{directory}/{member.name}",
+                    max_file_bytes=limits().max_file_bytes,
+                    problem=problem,
+                )
+            )
     except BaseException:
         delete_files(written, directory)
         raise

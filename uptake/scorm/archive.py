@@ -9,11 +9,17 @@ MAX_PROBLEMS), not only the first, as `FieldProblem`s on the field "package".
 
 from __future__ import annotations
 
+import os
 import posixpath
 import stat
+import tempfile
 import zipfile
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 
 from uptake.core.errors import FieldProblem
@@ -167,3 +173,45 @@ def check_members(
     if len(problems) > MAX_PROBLEMS:
         shown.append(_("… and %(count)d more problems.") % {"count": len(problems) - MAX_PROBLEMS})
     return members, [FieldProblem(message, field=FIELD) for message in shown]
+
+
+COPY_CHUNK = 1024 * 1024
+
+
+def copy_member(
+    zf: zipfile.ZipFile,
+    member: Member,
+    target: str,
+    *,
+    max_file_bytes: int,
+    problem: Callable[[str], Exception],
+) -> str:
+    """Extract one checked member to storage under `target`, never writing more than it
+    declared (zip bombs lie) nor more than `max_file_bytes`; `problem(message)` builds the
+    error raised for a damaged or lying member. Returns the stored name."""
+    allowed = min(member.size, max_file_bytes)
+    with tempfile.SpooledTemporaryFile(max_size=8 * COPY_CHUNK) as tmp:
+        written = 0
+        try:
+            with zf.open(member.info) as source:
+                while chunk := source.read(COPY_CHUNK):
+                    written += len(chunk)
+                    if written > allowed:
+                        raise problem(
+                            _("“%(name)s” unpacks to more than the size the zip declares.")
+                            % {"name": member.name}
+                        )
+                    tmp.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
+            raise problem(
+                _("“%(name)s” is damaged in the zip (its checksum or compression is wrong).")
+                % {"name": member.name}
+            ) from None
+        tmp.seek(0)
+        saved = default_storage.save(target, File(tmp, name=os.path.basename(target)))
+    if saved != target:
+        default_storage.delete(saved)
+        raise problem(
+            _("“%(name)s” could not be stored under its own name.") % {"name": member.name}
+        )
+    return saved

@@ -16,7 +16,6 @@ import contextlib
 import logging
 import os
 import shutil
-import tempfile
 import uuid
 import zipfile
 import zlib
@@ -51,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 SCORM_KIND = "scorm"
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
-CHUNK = 1024 * 1024
 
 
 def limits() -> archive.Limits:
@@ -114,38 +112,6 @@ def _read_manifest(zf: zipfile.ZipFile, members: list[archive.Member]) -> Manife
         ) from None
 
 
-def _copy_member(
-    zf: zipfile.ZipFile, member: archive.Member, target: str, lim: archive.Limits
-) -> str:
-    """Extract one member to storage, never writing more than it declared (zip bombs lie)."""
-    allowed = min(member.size, lim.max_file_bytes)
-    with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as tmp:
-        written = 0
-        try:
-            with zf.open(member.info) as source:
-                while chunk := source.read(CHUNK):
-                    written += len(chunk)
-                    if written > allowed:
-                        raise _problem(
-                            _("“%(name)s” unpacks to more than the size the zip declares.")
-                            % {"name": member.name}
-                        )
-                    tmp.write(chunk)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
-            raise _problem(
-                _("“%(name)s” is damaged in the zip (its checksum or compression is wrong).")
-                % {"name": member.name}
-            ) from None
-        tmp.seek(0)
-        saved = default_storage.save(target, File(tmp, name=os.path.basename(target)))
-    if saved != target:
-        default_storage.delete(saved)
-        raise _problem(
-            _("“%(name)s” could not be stored under its own name.") % {"name": member.name}
-        )
-    return saved
-
-
 def _delete_files(names: Iterable[str], directory: str = "") -> None:
     for name in names:
         with contextlib.suppress(Exception):
@@ -185,7 +151,15 @@ def upload_package(*, actor: Actor, activity: Activity, upload: File) -> Package
         written: list[str] = []  # every file stored so far, deleted again if anything fails
         try:
             for member in members:
-                written.append(_copy_member(zf, member, f"{directory}/{member.name}", lim))
+                written.append(
+                    archive.copy_member(
+                        zf,
+                        member,
+                        f"{directory}/{member.name}",
+                        max_file_bytes=lim.max_file_bytes,
+                        problem=_problem,
+                    )
+                )
             with transaction.atomic():
                 package = _save_package(
                     actor=actor,
