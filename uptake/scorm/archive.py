@@ -5,6 +5,7 @@ A package is refused as a whole when any member is unsafe: a path that leaves th
 that repeats, a file type that never belongs in web content (programs, scripts run by servers),
 or when the sizes or the number of files pass the limits. Every problem is reported (up to
 MAX_PROBLEMS), not only the first, as `FieldProblem`s on the field "package".
+`copy_member` then extracts a checked member to storage (SCORM and cmi5 packages).
 """
 
 from __future__ import annotations
