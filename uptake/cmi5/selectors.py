@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from uptake.catalog import rules as catalog_rules
 from uptake.catalog.models import Activity, Course
 from uptake.cmi5.models import AssignableUnit, AuResult, CourseStructure, Registration, Session
 from uptake.core.errors import NotFound
 from uptake.enrollment.models import Enrollment
 from uptake.identity.context import Viewer
+from uptake.scorm import selectors as scorm_selectors
 
 
 def structures_of(*, course: Course) -> list[CourseStructure]:
@@ -54,16 +54,7 @@ def au_for_activity(*, activity: Activity) -> AssignableUnit | None:
 
 def may_open_content(*, viewer: Viewer, structure: CourseStructure) -> bool:
     """Enrolled learners (any status but withdrawn) and the course's authors see its files."""
-    course = structure.course
-    if course.tenant_id != viewer.tenant_id:
-        return False
-    if catalog_rules.can_edit_course(viewer.roles, viewer.person.pk, course):
-        return True
-    return (
-        Enrollment.objects.filter(tenant_id=viewer.tenant_id, person=viewer.person, course=course)
-        .exclude(status=Enrollment.Status.WITHDRAWN)
-        .exists()
-    )
+    return scorm_selectors.may_open_course_files(viewer=viewer, course=structure.course)
 
 
 @dataclass(frozen=True)

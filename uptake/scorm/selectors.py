@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from uptake.catalog import rules as catalog_rules
-from uptake.catalog.models import Activity
+from uptake.catalog.models import Activity, Course
 from uptake.core.errors import NotFound
 from uptake.enrollment.models import Enrollment
 from uptake.identity.context import Viewer
@@ -49,7 +49,12 @@ def get_package(*, tenant_id: int, package_id: int) -> Package:
 
 def may_open_content(*, viewer: Viewer, package: Package) -> bool:
     """Enrolled learners (any status but withdrawn) and the course's authors see its files."""
-    course = package.activity.course
+    return may_open_course_files(viewer=viewer, course=package.activity.course)
+
+
+def may_open_course_files(*, viewer: Viewer, course: Course) -> bool:
+    """Whether the viewer may open files of a course's packaged content (SCORM, cmi5): its
+    authors, and learners enrolled in it (any status but withdrawn)."""
     if course.tenant_id != viewer.tenant_id:
         return False
     if catalog_rules.can_edit_course(viewer.roles, viewer.person.pk, course):
