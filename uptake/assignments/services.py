@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 from uptake.assignments import rules
 from uptake.assignments.models import Assignment, AssignmentEnrollment
 from uptake.catalog.models import Course
-from uptake.core import bulk, clock
+from uptake.core import bulk, bus, clock
 from uptake.core.actor import Actor
 from uptake.core.errors import FieldProblem, NotFound, ValidationFailed
 from uptake.enrollment import services as enrollment_services
@@ -398,13 +398,16 @@ def _tell_managers_later(*, assignment: Assignment, new_people: dict[int, int | 
     if managers:
         from uptake.assignments.tasks import notify_managers_of_new_assignments
 
-        # As text: one JSON string instead of a list the task queue checks element by element.
-        person_ids = ",".join(map(str, sorted(new_people)))
         assignment_id = assignment.pk
         today = clock.today().isoformat()
-        transaction.on_commit(
-            lambda: notify_managers_of_new_assignments.enqueue(assignment_id, person_ids, today)
-        )
+
+        def enqueue(person_ids: list[int]) -> None:
+            # As text: one string instead of a list the task queue checks element by element.
+            text = ",".join(map(str, sorted(set(person_ids))))
+            notify_managers_of_new_assignments.enqueue(assignment_id, text, today)
+
+        # Once per assignment for a whole recompute (bus.merging_after_commit), not per range.
+        bus.after_commit_merged(("assignment-managers", assignment_id, today), new_people, enqueue)
     return len(managers)
 
 

@@ -29,7 +29,7 @@ from uptake.audiences.models import (
 )
 from uptake.core import bulk, clock
 from uptake.core.actor import Actor
-from uptake.core.bus import handled_before_commit, publish
+from uptake.core.bus import handled_before_commit, merging_after_commit, publish
 from uptake.core.errors import Conflict, FieldProblem, ValidationFailed
 
 Reason = MembershipChange.Reason
@@ -320,21 +320,33 @@ def recompute_audiences(
         qs = qs.filter(pk__in=list(audience_ids))
     chosen = list(qs.order_by("pk").values_list("pk", flat=True))
     by_audience: dict[int, MembershipDiff] = {}
-    for people in _person_ranges(tenant_id, RECOMPUTE_PEOPLE) if chosen else []:
-        with transaction.atomic(), handled_before_commit():
-            # Locked in id order, like apply_person_changes.
-            for audience in (
-                Audience.objects.select_for_update().filter(pk__in=chosen).order_by("pk")
-            ):
-                if not audience.is_active:
-                    continue
-                diff = _sync_in_full(audience, reason=reason, today=today, now=now, people=people)
-                total = by_audience.setdefault(
-                    audience.pk, MembershipDiff(audience.pk, audience.version)
-                )
-                total.joined += diff.joined
-                total.left += diff.left
+    with merging_after_commit():  # follow-ups (managers told) once, not once per range
+        for people in _person_ranges(tenant_id, RECOMPUTE_PEOPLE) if chosen else []:
+            _recompute_range(chosen, people, by_audience, reason=reason, today=today, now=now)
     return list(by_audience.values())
+
+
+def _recompute_range(
+    chosen: list[int],
+    people: tuple[int, int],
+    by_audience: dict[int, MembershipDiff],
+    *,
+    reason: str,
+    today: dt.date,
+    now: dt.datetime,
+) -> None:
+    """One range of people for every chosen audience: one transaction, consequences inside."""
+    with transaction.atomic(), handled_before_commit():
+        # Locked in id order, like apply_person_changes.
+        for audience in Audience.objects.select_for_update().filter(pk__in=chosen).order_by("pk"):
+            if not audience.is_active:
+                continue
+            diff = _sync_in_full(audience, reason=reason, today=today, now=now, people=people)
+            total = by_audience.setdefault(
+                audience.pk, MembershipDiff(audience.pk, audience.version)
+            )
+            total.joined += diff.joined
+            total.left += diff.left
 
 
 # --- Live maintenance -----------------------------------------------------------------------------

@@ -99,3 +99,53 @@ def handled_before_commit() -> Iterator[None]:
 def _dispatch_all(events: list[object]) -> None:
     for event in events:
         dispatch(event)
+
+
+# --- Follow-up work merged across the transactions of one long operation --------------------------
+
+_merged = threading.local()
+
+
+@contextmanager
+def merging_after_commit() -> Iterator[None]:
+    """Merge the follow-up work that `after_commit_merged` registers inside the block: work
+    with the same key runs once, with the items of every transaction of the block that
+    committed, when the block ends (also when it ends with an error: what committed is
+    followed up). For an operation cut into several transactions (a full recompute works
+    person range by person range) whose follow-ups must not repeat per transaction (a manager
+    told once per assignment, not once per range). Opened inside a transaction, the merged
+    work runs when that transaction commits. Nested blocks join the outermost one."""
+    if getattr(_merged, "work", None) is not None:
+        yield
+        return
+    work: dict[Any, tuple[Callable[[list[Any]], None], list[Any]]] = {}
+    _merged.work = work
+
+    def flush() -> None:
+        for run, items in work.values():
+            run(items)
+
+    try:
+        yield
+    finally:
+        _merged.work = None
+        if transaction.get_connection().in_atomic_block:
+            # After the merges registered by the block's savepoints, which run first.
+            transaction.on_commit(flush)
+        else:
+            flush()
+
+
+def after_commit_merged(key: Any, items: Iterable[Any], run: Callable[[list[Any]], None]) -> None:
+    """Run `run(items)` after the current transaction commits; inside `merging_after_commit()`,
+    merged with the other items registered under `key` and run once at the block's end."""
+    batch = list(items)
+    work = getattr(_merged, "work", None)
+    if work is None:
+        transaction.on_commit(lambda: run(batch))
+        return
+
+    def merge() -> None:
+        work.setdefault(key, (run, []))[1].extend(batch)
+
+    transaction.on_commit(merge)

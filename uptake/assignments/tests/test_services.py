@@ -267,6 +267,27 @@ def test_manager_is_told_once_per_batch_with_an_email(
     assert len(smtp_mail.messages) == 1
 
 
+def test_a_recompute_in_several_ranges_tells_each_manager_once(
+    tenant, smtp_mail, django_capture_on_commit_callbacks, monkeypatch
+):
+    from uptake.audiences import services as audience_services
+
+    manager = PersonFactory(tenant=tenant, first_name="Maria", email="maria@acme.test")
+    ann = PersonFactory(tenant=tenant, first_name="Ann", last_name="Able", manager=manager)
+    bob = PersonFactory(tenant=tenant, first_name="Bob", last_name="Baker", manager=manager)
+    audience = builders.audience(tenant, "Everyone")
+    _assign(tenant, audience)
+    # One person per range: Ann and Bob are enrolled by different transactions.
+    monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE", 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        audience_services.recompute_audiences(tenant_id=tenant.pk)
+    assert _statuses(ann) == _statuses(bob) == {"Pipeline basics": "assigned"}
+    note = Notification.objects.get(person=manager)
+    assert note.title == "2 of your reports were assigned “Pipeline basics”"
+    assert "Ann Able" in note.body and "Bob Baker" in note.body
+    assert [m.rcpt_tos for m in smtp_mail.messages] == [["maria@acme.test"]]
+
+
 def test_applying_a_large_batch_runs_a_bounded_number_of_queries(
     tenant, django_assert_max_num_queries
 ):
