@@ -229,16 +229,20 @@ def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]
     today = clock.today()
     due_by_person: dict[int, dt.datetime | None] = {}
     basis_by_person: dict[int, str] = {}
+    # Computed once per (hire date, time zone): thousands of people share them.
+    known: dict[tuple[dt.date | None, str], tuple[dt.datetime | None, str]] = {}
     for pk, (hire, zone, _manager) in people.items():
-        due = rules.due_date(
-            kind=assignment.due_kind,
-            days=assignment.due_days,
-            fixed=assignment.due_date,
-            assigned_on=today,
-            hire_date=hire,
-        )
-        due_by_person[pk] = rules.end_of_day(due.date, zone)
-        basis_by_person[pk] = due.basis
+        got = known.get((hire, zone))
+        if got is None:
+            due = rules.due_date(
+                kind=assignment.due_kind,
+                days=assignment.due_days,
+                fixed=assignment.due_date,
+                assigned_on=today,
+                hire_date=hire,
+            )
+            got = known[(hire, zone)] = (rules.end_of_day(due.date, zone), due.basis)
+        due_by_person[pk], basis_by_person[pk] = got
     ids = list(people)
     if assignment.course is not None:
         results = [

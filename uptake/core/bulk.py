@@ -189,6 +189,14 @@ def insert_rows(
 RETURNING_ROWS = 500  # multi-row INSERT ... RETURNING up to this many rows per statement
 
 
+def returning_pays(rows: int) -> bool:
+    """Whether `insert_returning` beats `insert_rows` plus reading the new ids back for a
+    batch of this many rows. On SQLite up to RETURNING_ROWS; on PostgreSQL only for small
+    batches: COPY costs a third of a multi-row INSERT ... RETURNING per row (measured 85 vs
+    232 µs a row for enrolments, machine loaded) and the read-back is one indexed query."""
+    return rows <= (RETURNING_ROWS if connection.vendor == "sqlite" else 50)
+
+
 def insert_returning(
     model: type[Any],
     names: Sequence[str],
