@@ -15,6 +15,10 @@ from uptake.analytics.models import (
     CompletionCell,
     CourseFact,
     DailyCount,
+    DimActiveCell,
+    DimAssignmentCell,
+    DimCompletionCell,
+    DimDurationCell,
     DurationCell,
     LearningEvent,
     PersonFact,
@@ -115,6 +119,7 @@ def expected() -> dict[str, Any]:
                 retention[(t, kind, cohort, w)] += 1
     return {
         **_cells(facts),
+        **_dim_cells(facts, active),
         "retention_cells": dict(retention),
         "course": facts,
         "checks": {k: (v[0], v[1], v[2], min(v[3], default=None)) for k, v in checks.items()},
@@ -158,8 +163,99 @@ def _cells(facts: dict[tuple[int, int, int], tuple[Any, ...]]) -> dict[str, Any]
     }
 
 
+def _person_values() -> dict[int, tuple[dict[str, str], bool]]:
+    """Each person's dimension values now (kind -> value) and whether they are active."""
+    from uptake.people.models import Person
+
+    out = {}
+    for p in Person.objects.all():
+        out[p.pk] = (
+            {
+                "d": p.department or "",
+                "l": p.location or "",
+                "m": "" if p.manager_id is None else str(p.manager_id),
+                "h": p.hire_date.strftime("%Y-%m") if p.hire_date else "",
+            },
+            p.is_active,
+        )
+    return out
+
+
+def _dim_cells(
+    facts: dict[tuple[int, int, int], tuple[Any, ...]], active: set[tuple[Any, ...]]
+) -> dict[str, Any]:
+    """The dimension cells (ADR 0017): the second-level cells again, per person's current
+    department / location / manager / hire month; active people per value and period."""
+    from uptake.enrollment.models import Enrollment
+
+    values = _person_values()
+    due = {
+        (e.tenant_id, e.person_id, e.course_id): e.due_at
+        for e in Enrollment.objects.filter(due_at__isnull=False)
+    }
+    cells: dict[Any, list[int]] = {}
+    done: Counter[Any] = Counter()
+    hours: Counter[Any] = Counter()
+    for (t, p, c), (first, last, started, completed, withdrawn, _deadline) in facts.items():
+        if first is None or not (withdrawn is None or withdrawn < last):
+            continue
+        d = due.get((t, p, c))
+        for kind, value in values[p][0].items():
+            key = (t, kind, value, c, _day(first), _day(d) if d else dt.date(9999, 12, 31))
+            row = cells.setdefault(key, [0, 0, 0, 0, 0])
+            row[0] += 1
+            row[1] += started is not None
+            row[2] += completed is not None
+            row[3] += started is not None and started <= first + dt.timedelta(days=7)
+            row[4] += d is not None and completed is not None and completed <= d
+            if completed is not None:
+                done[(t, kind, value, c, _day(completed))] += 1
+                h = max(0, int((completed - first).total_seconds() // 3600))
+                hours[(t, kind, value, c, h)] += 1
+    people: Counter[Any] = Counter()
+    for t, p, g, s in active:
+        dims, is_active = values[p]
+        for kind in ("d", "l", "h"):
+            people[(t, kind, dims[kind], g, s)] += 1
+        if g == "w" and is_active:
+            for kind in ("d", "l", "m"):
+                people[(t, kind.upper(), dims[kind], g, s)] += 1
+    return {
+        "dim_cells": {k: tuple(v) for k, v in cells.items()},
+        "dim_completion_cells": dict(done),
+        "dim_duration_cells": dict(hours),
+        "dim_active_cells": dict(people),
+    }
+
+
 def stored() -> dict[str, Any]:
     return {
+        "dim_cells": {
+            (c.tenant_id, c.kind, c.value, c.course_id, c.assigned_day, c.due_day): (
+                c.assigned,
+                c.started,
+                c.completed,
+                c.activated,
+                c.on_time,
+            )
+            for c in DimAssignmentCell.objects.all()
+            if any((c.assigned, c.started, c.completed, c.activated, c.on_time))
+        },
+        "dim_completion_cells": {
+            (c.tenant_id, c.kind, c.value, c.course_id, c.day): c.n
+            for c in DimCompletionCell.objects.all()
+            if c.n
+        },
+        "dim_duration_cells": {
+            (c.tenant_id, c.kind, c.value, c.course_id, c.hours): c.n
+            for c in DimDurationCell.objects.all()
+            if c.n
+        },
+        "dim_active_cells": {
+            (c.tenant_id, c.kind, c.value, c.grain, c.start): c.people
+            for c in DimActiveCell.objects.all()
+            if c.people
+        },
         "retention_cells": {
             (c.tenant_id, c.cohort_kind, c.cohort_week, c.week): c.people
             for c in RetentionCell.objects.all()
