@@ -414,3 +414,27 @@ class DimActiveCell(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}={self.value} {self.grain} {self.start}: {self.people}"
+
+
+class DimRetentionCell(models.Model):
+    """RetentionCell per dimension value (kinds "d", "l", "h"): the retention curves of one
+    department, location or hire month."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=1)
+    value = models.CharField(max_length=100)
+    cohort_kind = models.CharField(max_length=1)
+    cohort_week = models.DateField()
+    week = models.DateField()
+    people = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "value", "cohort_kind", "cohort_week", "week"],
+                name="dimretentioncell_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value} {self.cohort_kind} {self.cohort_week} -> {self.week}"

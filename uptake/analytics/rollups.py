@@ -31,6 +31,7 @@ from uptake.analytics.models import (
     DimAssignmentCell,
     DimCompletionCell,
     DimDurationCell,
+    DimRetentionCell,
     DurationCell,
     LearningEvent,
     PersonDims,
@@ -528,7 +529,8 @@ def _apply_people(delta: fold.Delta, adapt: _Adapt) -> None:
     for t, p, w in fresh_weeks:
         if (t, p) in cohorts and cohorts[(t, p)][0] is nothing:
             weeks.setdefault((t, p), []).append(w)
-    changes: Counter[tuple[int, str, dt.date, dt.date]] = Counter()
+    # Per person: (tenant, person, cohort kind, cohort week, week) -> +1 / -1.
+    changes: Counter[tuple[int, int, str, dt.date, dt.date]] = Counter()
     moved_set = set(moved)
     for key, (old, new) in cohorts.items():
         t, p = key
@@ -538,11 +540,11 @@ def _apply_people(delta: fold.Delta, adapt: _Adapt) -> None:
                 if old[i] is not None:
                     for w in every:
                         if w >= old[i] and (t, p, w) not in fresh_weeks:
-                            changes[(t, kind, old[i], w)] -= 1
+                            changes[(t, p, kind, old[i], w)] -= 1
                 if new[i] is not None:
                     for w in every:
                         if w >= new[i]:
-                            changes[(t, kind, new[i], w)] += 1
+                            changes[(t, p, kind, new[i], w)] += 1
     # People whose cohorts did not move: each new active week of theirs joins their cohorts.
     for t, p, w in fresh_weeks:
         key = (t, p)
@@ -551,8 +553,40 @@ def _apply_people(delta: fold.Delta, adapt: _Adapt) -> None:
         row = cohorts.get(key, (nothing, nothing))[1]
         for kind, i in (("s", 1), ("a", 3)):
             if row[i] is not None and w >= row[i]:
-                changes[(t, kind, row[i], w)] += 1
-    apply_retention_cells(changes)
+                changes[(t, p, kind, row[i], w)] += 1
+    _apply_person_retention(changes)
+
+
+def _apply_person_retention(changes: Counter[tuple[int, int, str, dt.date, dt.date]]) -> None:
+    """Person-level retention changes into the organisation's and the dimension cells."""
+    total: Counter[tuple[int, str, dt.date, dt.date]] = Counter()
+    for (t, _p, kind, c, w), n in changes.items():
+        total[(t, kind, c, w)] += n
+    apply_retention_cells(total)
+    people = {(t, p) for (t, p, _k, _c, _w), n in changes.items() if n}
+    if not people:
+        return
+    dims = person_dims(people)
+    by_dim: Counter[tuple[int, str, str, str, dt.date, dt.date]] = Counter()
+    for (t, p, kind, c, w), n in changes.items():
+        if n:
+            for dkind, i in fold.ACTIVE_KINDS:
+                by_dim[(t, dkind, dims[(t, p)][i], kind, c, w)] += n
+    apply_dim_retention(by_dim)
+
+
+def apply_dim_retention(changes: Counter[tuple[int, str, str, str, dt.date, dt.date]]) -> None:
+    _upsert(
+        DimRetentionCell._meta.db_table,
+        ["tenant_id", "kind", "value", "cohort_kind", "cohort_week", "week"],
+        ["people"],
+        ["sum"],
+        [
+            [t, k, v, ck, _date(c), _date(w), n]
+            for (t, k, v, ck, c, w), n in sorted(changes.items())
+            if n
+        ],
+    )
 
 
 def apply_retention_cells(changes: Counter[tuple[int, str, dt.date, dt.date]]) -> None:
@@ -762,6 +796,8 @@ def sync_people(*, tenant_id: int, person_ids: Iterable[int]) -> int:
         cols = ", ".join(_qn(c) for c in ("person_id", "course_id", *_FACT_COLUMNS))
         cell_moves = []
         active_moves = []
+        retention_moves: Counter[tuple[int, str, str, str, dt.date, dt.date]] = Counter()
+        cohorts = {k: (v[1], v[3]) for k, v in _read_people(sorted(moved), lock=False).items()}
         with connection.cursor() as cursor:
             for t, chunk in _person_chunks(moved):
                 marks = ", ".join(["%s"] * len(chunk))
@@ -784,8 +820,16 @@ def sync_people(*, tenant_id: int, person_ids: Iterable[int]) -> int:
                     day = _as_date(s)
                     active_moves.append((t, old, g, day, -1))
                     active_moves.append((t, new, g, day, 1))
+                    if g != "w":
+                        continue
+                    for ckind, cweek in zip("sa", cohorts.get((t, p), (None, None)), strict=True):
+                        if cweek is not None and day >= cweek:
+                            for dkind, i in fold.ACTIVE_KINDS:
+                                retention_moves[(t, dkind, old[i], ckind, cweek, day)] -= 1
+                                retention_moves[(t, dkind, new[i], ckind, cweek, day)] += 1
         apply_dim_cells(fold.dim_cell_changes(cell_moves))
         apply_dim_active(fold.dim_active_changes(active_moves))
+        apply_dim_retention(retention_moves)
         _write_dims({k: new for k, (_old, new) in moved.items()}, replace=True)
     return len(moved)
 
@@ -831,6 +875,20 @@ def _rebuild_dim_cells(*, tenant_id: int | None) -> None:
                 changes.append((t, c, dims, dims, None, [_py_moment(v) for v in values[5:]]))
             apply_dim_cells(fold.dim_cell_changes(changes))
         apcond = "" if tenant_id is None else " AND ap.tenant_id = %s"
+        drc, pf = _qn(DimRetentionCell._meta.db_table), _qn(PersonFact._meta.db_table)
+        for dkind, i in fold.ACTIVE_KINDS:
+            name = _qn(_DIM_COLUMNS[i])
+            for ckind, col in (("s", "first_active_week"), ("a", "first_assigned_week")):
+                cursor.execute(
+                    f"INSERT INTO {drc} (tenant_id, kind, {_qn('value')}, cohort_kind, "  # noqa: S608
+                    f"cohort_week, week, people) SELECT ap.tenant_id, %s, pd.{name}, %s, "
+                    f"pf.{col}, ap.{_qn('start')}, COUNT(*) FROM {ap} ap "
+                    f"JOIN {pf} pf ON pf.tenant_id = ap.tenant_id AND pf.person_id = ap.person_id "
+                    f"JOIN {pd} pd ON pd.tenant_id = ap.tenant_id AND pd.person_id = ap.person_id "
+                    f"WHERE ap.grain = 'w' AND ap.{_qn('start')} >= pf.{col}{apcond} "
+                    f"GROUP BY ap.tenant_id, pd.{name}, pf.{col}, ap.{_qn('start')}",
+                    [dkind, ckind, *params],
+                )
         for kind, col, heat in (
             *((k, fold.DIM_KINDS[i], False) for k, i in fold.ACTIVE_KINDS),
             *((k, fold.DIM_KINDS[i], True) for k, i in fold.HEATMAP_KINDS),
@@ -864,6 +922,7 @@ ROLLUP_MODELS = (
     DimCompletionCell,
     DimDurationCell,
     DimActiveCell,
+    DimRetentionCell,
 )
 REBUILD_CHUNK = 200_000
 

@@ -30,6 +30,7 @@ from uptake.analytics.models import (
     DimAssignmentCell,
     DimCompletionCell,
     DimDurationCell,
+    DimRetentionCell,
     DurationCell,
     LearningEvent,
     PersonDims,
@@ -120,6 +121,7 @@ def _tables() -> dict[str, str]:
         "dimccell": _t(DimCompletionCell),
         "dimdcell": _t(DimDurationCell),
         "dimactive": _t(DimActiveCell),
+        "dimretention": _t(DimRetentionCell),
         "person": _t(Person),
         "enr": _t(Enrollment),
         "member": _t(AudienceMembership),
@@ -759,6 +761,27 @@ def retention_cells(
                 )
             }
         return cells_only, sizes_only
+    dim = scope_dim(scope)
+    if dim is not None:
+        # One department / location / hire month: the dimension retention cells (ADR 0017).
+        kind = "s" if cohort == "active" else "a"
+        rows = _fetch(
+            f"SELECT cohort_week, week, people FROM {t['dimretention']} WHERE tenant_id = %s "
+            "AND kind = %s AND value = %s AND cohort_kind = %s AND cohort_week >= %s "
+            "AND people <> 0",
+            [scope.tenant_id, dim[0], dim[1], kind, _dp(since)],
+        )
+        dcells = {(_as_date(c), _as_date(w)): int(n) for c, w, n in rows}
+        if cohort == "active":
+            return dcells, {c: n for (c, w), n in dcells.items() if c == w}
+        column = connection.ops.quote_name(_DIM_COLUMN[dim[0]])
+        sizes_dim = _fetch(
+            f"SELECT {col}, COUNT(*) FROM {t['pf']} pf JOIN {t['pd']} pd "
+            f"ON pd.tenant_id = pf.tenant_id AND pd.person_id = pf.person_id "
+            f"WHERE pf.tenant_id = %s AND pd.{column} = %s AND {col} >= %s GROUP BY {col}",
+            [scope.tenant_id, dim[1], _dp(since)],
+        )
+        return dcells, {_as_date(c): int(n) for c, n in sizes_dim}
     sizes = _fetch(
         f"SELECT {col}, COUNT(*) FROM {t['pf']} pf WHERE pf.tenant_id = %s "
         f"AND {col} >= %s{psql} GROUP BY {col}",

@@ -19,6 +19,7 @@ from uptake.analytics.models import (
     DimAssignmentCell,
     DimCompletionCell,
     DimDurationCell,
+    DimRetentionCell,
     DurationCell,
     LearningEvent,
     PersonFact,
@@ -110,6 +111,7 @@ def expected() -> dict[str, Any]:
     counts = Counter((t, g, s) for t, _p, g, s in active)
     daily = Counter((e.tenant_id, _day(e.occurred_at), e.course_id or 0, e.verb) for e in events)
     retention: Counter[tuple[Any, ...]] = Counter()
+    retention_people: list[tuple[Any, ...]] = []
     for t, p, g, w in active:
         if g != "w":
             continue
@@ -117,9 +119,11 @@ def expected() -> dict[str, Any]:
         for kind, cohort in (("s", active_week), ("a", assigned_week)):
             if cohort is not None and w >= cohort:
                 retention[(t, kind, cohort, w)] += 1
+                retention_people.append((t, p, kind, cohort, w))
     return {
         **_cells(facts),
         **_dim_cells(facts, active),
+        "dim_retention_cells": _dim_retention(retention_people),
         "retention_cells": dict(retention),
         "course": facts,
         "checks": {k: (v[0], v[1], v[2], min(v[3], default=None)) for k, v in checks.items()},
@@ -228,8 +232,22 @@ def _dim_cells(
     }
 
 
+def _dim_retention(rows: list[tuple[Any, ...]]) -> dict[Any, int]:
+    values = _person_values()
+    out: Counter[Any] = Counter()
+    for t, p, kind, cohort, w in rows:
+        for dkind in ("d", "l", "h"):
+            out[(t, dkind, values[p][0][dkind], kind, cohort, w)] += 1
+    return dict(out)
+
+
 def stored() -> dict[str, Any]:
     return {
+        "dim_retention_cells": {
+            (c.tenant_id, c.kind, c.value, c.cohort_kind, c.cohort_week, c.week): c.people
+            for c in DimRetentionCell.objects.all()
+            if c.people
+        },
         "dim_cells": {
             (c.tenant_id, c.kind, c.value, c.course_id, c.assigned_day, c.due_day): (
                 c.assigned,
