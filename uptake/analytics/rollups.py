@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -144,6 +145,14 @@ def apply(delta: fold.Delta, *, cells: bool = True) -> None:
     """Merge `delta` into the rollups (call inside the transaction that wrote its events).
     `cells=False` (the rebuild, which computes the cells at the end) merges CourseFact blindly
     and leaves the second-level cells alone."""
+    _dims_cache.value = {}
+    try:
+        _apply(delta, cells=cells)
+    finally:
+        _dims_cache.value = None
+
+
+def _apply(delta: fold.Delta, *, cells: bool) -> None:
     adapt = _Adapt()
     if delta.course and cells:
         _apply_course(delta.course, adapt)
@@ -726,7 +735,12 @@ def person_dims(keys: set[tuple[int, int]]) -> dict[tuple[int, int], fold.Dims]:
     """The dimension values these people are counted under: their PersonDims copy, made from
     Person for those who have none yet. On PostgreSQL the copies are read FOR SHARE so that a
     concurrent `sync_people` (FOR UPDATE) of the same people waits for this transaction."""
+    cache = _dims_cache.value
+    if cache is not None and keys <= cache.keys():
+        return cache
     pg = connection.vendor == "postgresql"
+    if cache is not None:
+        keys = keys - cache.keys()
     out = _stored_dims(keys, suffix=" FOR SHARE" if pg else "")
     missing = keys - out.keys()
     if missing:
@@ -737,7 +751,18 @@ def person_dims(keys: set[tuple[int, int]]) -> dict[tuple[int, int], fold.Dims]:
         out.update(made)
         for key in missing - made.keys():  # no such person (cannot happen: foreign keys)
             out[key] = ("", "", "", "", False)
+    if cache is not None:
+        cache.update(out)
+        return cache
     return out
+
+
+class _DimsCache(threading.local):
+    value: dict[tuple[int, int], fold.Dims] | None = None
+
+
+# The people's dimension values read during one `apply` (read once per batch, not per table).
+_dims_cache = _DimsCache()
 
 
 def apply_dim_cells(changes: dict[fold.DimCellKey, list[int]]) -> None:
