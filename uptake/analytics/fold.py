@@ -332,7 +332,7 @@ def dim_cell_changes(
         for sign, dims, row in ((-1, old_dims, old), (1, new_dims, new)):
             for (table, _t, _c, k1, k2), counters in course_cells(tenant_id, course_id, row):
                 for i, kind in enumerate(DIM_KINDS):
-                    key = (table, tenant_id, kind, dims[i], course_id, k1, k2)
+                    key = (table, tenant_id, kind, str(dims[i]), course_id, k1, k2)
                     acc = out.get(key)
                     if acc is None:
                         acc = out[key] = [0] * len(counters)
@@ -349,8 +349,8 @@ def dim_active_changes(
     out: Counter[tuple[int, str, str, str, dt.date]] = Counter()
     for tenant_id, dims, grain, start, sign in periods:
         for kind, i in ACTIVE_KINDS:
-            out[(tenant_id, kind, dims[i], grain, start)] += sign
+            out[(tenant_id, kind, str(dims[i]), grain, start)] += sign
         if grain == "w" and dims[4]:
             for kind, i in HEATMAP_KINDS:
-                out[(tenant_id, kind, dims[i], grain, start)] += sign
+                out[(tenant_id, kind, str(dims[i]), grain, start)] += sign
     return Counter({k: v for k, v in out.items() if v})

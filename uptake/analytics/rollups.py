@@ -580,7 +580,7 @@ def _apply_person_retention(changes: Counter[tuple[int, int, str, dt.date, dt.da
     for (t, p, kind, c, w), n in changes.items():
         if n:
             for dkind, i in fold.ACTIVE_KINDS:
-                by_dim[(t, dkind, dims[(t, p)][i], kind, c, w)] += n
+                by_dim[(t, dkind, str(dims[(t, p)][i]), kind, c, w)] += n
     apply_dim_retention(by_dim)
 
 
@@ -850,8 +850,8 @@ def sync_people(*, tenant_id: int, person_ids: Iterable[int]) -> int:
                     for ckind, cweek in zip("sa", cohorts.get((t, p), (None, None)), strict=True):
                         if cweek is not None and day >= cweek:
                             for dkind, i in fold.ACTIVE_KINDS:
-                                retention_moves[(t, dkind, old[i], ckind, cweek, day)] -= 1
-                                retention_moves[(t, dkind, new[i], ckind, cweek, day)] += 1
+                                retention_moves[(t, dkind, str(old[i]), ckind, cweek, day)] -= 1
+                                retention_moves[(t, dkind, str(new[i]), ckind, cweek, day)] += 1
         apply_dim_cells(fold.dim_cell_changes(cell_moves))
         apply_dim_active(fold.dim_active_changes(active_moves))
         apply_dim_retention(retention_moves)
