@@ -186,6 +186,12 @@ class PersonFact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "person"], name="personfact_unique")
         ]
+        # The sizes of the assignment cohorts (retention curves) read from the index alone.
+        indexes = [
+            models.Index(
+                fields=["tenant", "first_assigned_week"], name="personfact_assigned_week_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id} first active {self.first_active_at}"
