@@ -678,6 +678,18 @@ def median_days_to_complete(*, scope: Scope) -> float | None:
     return None if median_hours is None else median_hours / 24
 
 
+def days_to_complete_moments(*, scope: Scope) -> tuple[int, float, float]:
+    """(count, sum, sum of squares) of `days_to_complete`, summed in the database."""
+    frm, fparams = _from_current(scope)
+    raw = _days("cf.first_assigned_at", "cf.completed_at")
+    days = f"(CASE WHEN {raw} > 0 THEN {raw} ELSE 0 END)"
+    n, total, squares = _fetch(
+        f"SELECT COUNT(*), SUM({days}), SUM({days} * {days}){frm} AND cf.completed_at IS NOT NULL",
+        fparams,
+    )[0]
+    return int(n or 0), float(total or 0), float(squares or 0)
+
+
 def days_to_complete(*, scope: Scope) -> list[float]:
     """Days from first assignment to completion, per completed current assignment (>= 0)."""
     frm, fparams = _from_current(scope)

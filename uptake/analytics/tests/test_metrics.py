@@ -109,6 +109,18 @@ def test_assignment_metrics_match_a_recomputation(org) -> None:  # type: ignore[
     ]
     days = selectors.days_to_complete(scope=scope)
     assert rules.median(days) == pytest.approx(statistics.median(want_days), abs=1e-6)
+    # The comparison's mean and interval from three sums equal those from the values.
+    n, total, squares = selectors.days_to_complete_moments(scope=scope)
+    assert n == len(want_days)
+    half = len(want_days) // 2
+    first, second = want_days[:half], want_days[half:]
+    moments = [(len(g), sum(g), sum(x * x for x in g)) for g in (first, second)]
+    by_moments = rules.mean_difference_of_moments(moments[0], moments[1])
+    by_values = rules.mean_difference(first, second)
+    for name in ("a", "b", "difference", "low", "high"):
+        assert getattr(by_moments, name) == pytest.approx(getattr(by_values, name), rel=1e-6)
+    assert total == pytest.approx(sum(want_days), rel=1e-6)
+    assert squares == pytest.approx(sum(x * x for x in want_days), rel=1e-6)
     # The median time to complete is to the hour (whole hours, rounded down), from the cells.
     want_hours = [
         max(0, int((p["completed"] - p["assigned"]).total_seconds() // 3600))
