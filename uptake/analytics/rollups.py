@@ -771,15 +771,15 @@ def apply_dim_cells(changes: dict[fold.DimCellKey, list[int]]) -> None:
         return
     adapt = _Adapt()
     rows: dict[str, list[list[Any]]] = {"a": [], "c": [], "t": []}
-    for (table, t, kind, value, c, k1, k2), counters in sorted(
-        changes.items(), key=lambda kv: str(kv[0])
-    ):
+    for (table, t, kind, value, c, k1, k2), counters in changes.items():
         if table == "a":
             rows["a"].append([t, kind, value, c, adapt.day(k1), adapt.day(k2), *counters])
         elif table == "c":
             rows["c"].append([t, kind, value, c, adapt.day(k1), *counters])
         else:
             rows["t"].append([t, kind, value, c, k1, *counters])
+    for table_rows in rows.values():
+        table_rows.sort()  # one order of keys for every writer (row locks on PostgreSQL)
     key = ["tenant_id", "kind", "value", "course_id"]
     _upsert(
         DimAssignmentCell._meta.db_table,
