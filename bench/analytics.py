@@ -350,11 +350,16 @@ def _time(client: Any, name: str, url: str, goal: float) -> None:
     if response.status_code != 200:
         raise SystemExit(f"{url}: HTTP {response.status_code} {response.content[:300]!r}")
     samples = []
+    cpu = []
     for _ in range(5):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         client.get(url)
         samples.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     _common.result(f"analytics_{name}", statistics.median(samples), "ms", f"<={goal:g}")
+    # SQLite runs in this process: its CPU time is the server time without the waits for a
+    # CPU on a shared machine.
+    print(f"  cpu {statistics.median(cpu):.1f} ms", flush=True)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from uptake.analytics import handlers as analytics
 from uptake.assignments import handlers as assignments
 from uptake.audiences import handlers as audiences
 from uptake.audiences.events import AudienceMembershipChanged
@@ -25,9 +26,9 @@ from uptake.progress import handlers as progress
 
 SUBSCRIPTIONS: dict[type, list[Callable[[Any], None]]] = {
     PersonCreated: [audiences.on_person_created],
-    PersonChanged: [audiences.on_person_changed],
-    PersonDeactivated: [audiences.on_person_deactivated],
-    PeopleImported: [audiences.on_people_imported],
+    PersonChanged: [audiences.on_person_changed, analytics.on_person_changed],
+    PersonDeactivated: [audiences.on_person_deactivated, analytics.on_person_deactivated],
+    PeopleImported: [audiences.on_people_imported, analytics.on_people_imported],
     AudienceMembershipChanged: [assignments.apply_membership_change],
     EnrollmentCompleted: [paths.announce_unlocked_steps],
     PathStepsChanged: [assignments.reapply_path_assignments],

@@ -286,3 +286,71 @@ def cell_changes(
                 for i, v in enumerate(counters):
                     acc[i] += sign * v
     return {k: v for k, v in out.items() if any(v)}
+
+
+# --- People dimensions in cells (ADR 0017) ------------------------------------------------------
+
+# A person's dimension values as counted: department, location, direct manager (id as text),
+# hire month ("YYYY-MM"), each "" when none; and whether the person is active (Person.is_active).
+Dims = tuple[str, str, str, str, bool]
+# Kinds of the assignment cells, in Dims order.
+DIM_KINDS = ("d", "l", "m", "h")
+# Kinds of the active cells: every grain, everyone (scopes of one department / location / hire
+# month) ...
+ACTIVE_KINDS = (("d", 0), ("l", 1), ("h", 3))
+# ... and weeks only, active people only (the heatmap's rows).
+HEATMAP_KINDS = (("D", 0), ("L", 1), ("M", 2))
+# A dimension cell: (table, tenant, kind, value, course, key 1, key 2); tables as CellKey's.
+DimCellKey = tuple[str, int, str, str, int, Any, Any]
+
+
+def dims_of(
+    department: str | None,
+    location: str | None,
+    manager_id: int | None,
+    hire_date: dt.date | str | None,
+    is_active: bool,
+) -> Dims:
+    """A Person's dimension values (hire_date as a date or its ISO text)."""
+    return (
+        department or "",
+        location or "",
+        "" if manager_id is None else str(manager_id),
+        "" if not hire_date else str(hire_date)[:7],
+        bool(is_active),
+    )
+
+
+def dim_cell_changes(
+    changes: Iterable[tuple[int, int, Dims, Dims, Any, Any]],
+) -> dict[DimCellKey, list[int]]:
+    """Summed counter changes of the dimension cells for CourseFact rows going from `old`
+    (counted under `old_dims`) to `new` (under `new_dims`), given as (tenant, course, old_dims,
+    new_dims, old row or None, new row or None); zero changes left out."""
+    out: dict[DimCellKey, list[int]] = {}
+    for tenant_id, course_id, old_dims, new_dims, old, new in changes:
+        for sign, dims, row in ((-1, old_dims, old), (1, new_dims, new)):
+            for (table, _t, _c, k1, k2), counters in course_cells(tenant_id, course_id, row):
+                for i, kind in enumerate(DIM_KINDS):
+                    key = (table, tenant_id, kind, str(dims[i]), course_id, k1, k2)
+                    acc = out.get(key)
+                    if acc is None:
+                        acc = out[key] = [0] * len(counters)
+                    for j, v in enumerate(counters):
+                        acc[j] += sign * v
+    return {k: v for k, v in out.items() if any(v)}
+
+
+def dim_active_changes(
+    periods: Iterable[tuple[int, Dims, str, dt.date, int]],
+) -> Counter[tuple[int, str, str, str, dt.date]]:
+    """Changes of the active cells for person-periods (tenant, dims, grain, start, +1 / -1):
+    keys (tenant, kind, value, grain, start)."""
+    out: Counter[tuple[int, str, str, str, dt.date]] = Counter()
+    for tenant_id, dims, grain, start, sign in periods:
+        for kind, i in ACTIVE_KINDS:
+            out[(tenant_id, kind, str(dims[i]), grain, start)] += sign
+        if grain == "w" and dims[4]:
+            for kind, i in HEATMAP_KINDS:
+                out[(tenant_id, kind, str(dims[i]), grain, start)] += sign
+    return Counter({k: v for k, v in out.items() if v})

@@ -186,6 +186,12 @@ class PersonFact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "person"], name="personfact_unique")
         ]
+        # The sizes of the assignment cohorts (retention curves) read from the index alone.
+        indexes = [
+            models.Index(
+                fields=["tenant", "first_assigned_week"], name="personfact_assigned_week_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id} first active {self.first_active_at}"
@@ -284,3 +290,157 @@ class RetentionCell(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cohort_kind} {self.cohort_week} -> {self.week}: {self.people}"
+
+
+# --- People dimensions in cells (ADR 0017) -------------------------------------------------------
+# The same counts as the cells above, per value of a person's HR dimension, so that breakdowns,
+# scopes and the heatmap by department / location / direct manager / hire month add up cells
+# instead of person-grain rows. Each person counts once per dimension kind (not per combination).
+# Kinds: "d" department, "l" location, "m" direct manager (the manager's id as text), "h" hire
+# month ("YYYY-MM"); "" when the person has none.
+
+
+class PersonDims(models.Model):
+    """The dimension values a person is counted under in the dimension cells: a copy of their
+    Person attributes, taken when they first count and moved by `rollups.sync_people` when the
+    people app reports a change (PersonChanged / PeopleImported / PersonDeactivated)."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    department = models.CharField(max_length=100, blank=True)
+    location = models.CharField(max_length=100, blank=True)
+    manager = models.CharField(max_length=20, blank=True)
+    hire_month = models.CharField(max_length=7, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "person"], name="persondims_unique")
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "department"], name="persondims_department_idx"),
+            models.Index(fields=["tenant", "location"], name="persondims_location_idx"),
+            models.Index(fields=["tenant", "hire_month"], name="persondims_hire_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.department} / {self.location}"
+
+
+class DimAssignmentCell(models.Model):
+    """AssignmentCell per dimension value."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=1)
+    value = models.CharField(max_length=100)
+    course_id = models.BigIntegerField()
+    assigned_day = models.DateField()
+    due_day = models.DateField()
+    assigned = models.IntegerField(default=0)
+    started = models.IntegerField(default=0)
+    completed = models.IntegerField(default=0)
+    activated = models.IntegerField(default=0)
+    on_time = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "value", "course_id", "assigned_day", "due_day"],
+                name="dimassignmentcell_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value} course {self.course_id} {self.assigned_day}"
+
+
+class DimCompletionCell(models.Model):
+    """CompletionCell per dimension value."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=1)
+    value = models.CharField(max_length=100)
+    course_id = models.BigIntegerField()
+    day = models.DateField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "value", "course_id", "day"],
+                name="dimcompletioncell_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value} course {self.course_id} {self.day}: {self.n}"
+
+
+class DimDurationCell(models.Model):
+    """DurationCell per dimension value."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=1)
+    value = models.CharField(max_length=100)
+    course_id = models.BigIntegerField()
+    hours = models.IntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "value", "course_id", "hours"],
+                name="dimdurationcell_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value} course {self.course_id} {self.hours} h: {self.n}"
+
+
+class DimActiveCell(models.Model):
+    """People active in a period per dimension value. Kinds "d" / "l" / "h": everyone, every
+    grain (active users of a department, location, hire month); "D" / "L" / "M": active people
+    (Person.is_active) only, weeks only (the heatmap's rows by department, location, manager)."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=1)
+    value = models.CharField(max_length=100)
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    start = models.DateField()
+    people = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "grain", "start", "value"],
+                name="dimactivecell_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value} {self.grain} {self.start}: {self.people}"
+
+
+class DimRetentionCell(models.Model):
+    """RetentionCell per dimension value (kinds "d", "l", "h"): the retention curves of one
+    department, location or hire month."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=1)
+    value = models.CharField(max_length=100)
+    cohort_kind = models.CharField(max_length=1)
+    cohort_week = models.DateField()
+    week = models.DateField()
+    people = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "value", "cohort_kind", "cohort_week", "week"],
+                name="dimretentioncell_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value} {self.cohort_kind} {self.cohort_week} -> {self.week}"

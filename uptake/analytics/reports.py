@@ -400,8 +400,9 @@ def compare(*, a: Scope, b: Scope, now: dt.datetime | None = None) -> Table:
         (
             "mean_days_to_complete",
             _("Mean days to complete"),
-            rules.mean_difference(
-                selectors.days_to_complete(scope=a), selectors.days_to_complete(scope=b)
+            rules.mean_difference_of_moments(
+                selectors.days_to_complete_moments(scope=a),
+                selectors.days_to_complete_moments(scope=b),
             ),
         ),
     ]

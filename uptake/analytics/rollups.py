@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -27,8 +28,14 @@ from uptake.analytics.models import (
     CompletionCell,
     CourseFact,
     DailyCount,
+    DimActiveCell,
+    DimAssignmentCell,
+    DimCompletionCell,
+    DimDurationCell,
+    DimRetentionCell,
     DurationCell,
     LearningEvent,
+    PersonDims,
     PersonFact,
     RetentionCell,
 )
@@ -138,6 +145,14 @@ def apply(delta: fold.Delta, *, cells: bool = True) -> None:
     """Merge `delta` into the rollups (call inside the transaction that wrote its events).
     `cells=False` (the rebuild, which computes the cells at the end) merges CourseFact blindly
     and leaves the second-level cells alone."""
+    _dims_cache.value = {}
+    try:
+        _apply(delta, cells=cells)
+    finally:
+        _dims_cache.value = None
+
+
+def _apply(delta: fold.Delta, *, cells: bool) -> None:
     adapt = _Adapt()
     if delta.course and cells:
         _apply_course(delta.course, adapt)
@@ -313,6 +328,13 @@ def _write_facts(
         [[*key, *map(adapt.moment, row)] for key, row in writes],
     )
     apply_cells(fold.cell_changes((t, c, stored.get((t, p, c)), row) for (t, p, c), row in writes))
+    dims = person_dims({(t, p) for (t, p, _c), _row in writes})
+    apply_dim_cells(
+        fold.dim_cell_changes(
+            (t, c, dims[(t, p)], dims[(t, p)], stored.get((t, p, c)), row)
+            for (t, p, c), row in writes
+        )
+    )
 
 
 def apply_cells(changes: dict[fold.CellKey, list[int]]) -> None:
@@ -501,7 +523,13 @@ def _apply_people(delta: fold.Delta, adapt: _Adapt) -> None:
             for t, p, a, aw, s, sw in writes
         ],
     )
-    fresh_weeks = _apply_active(sorted(delta.active), adapt) if delta.active else set()
+    fresh = _apply_active(sorted(delta.active), adapt) if delta.active else set()
+    if fresh:
+        dims = person_dims({(t, p) for t, p, _g, _s in fresh})
+        apply_dim_active(
+            fold.dim_active_changes((t, dims[(t, p)], g, s, 1) for t, p, g, s in fresh)
+        )
+    fresh_weeks = {(t, p, s) for t, p, g, s in fresh if g == "w"}
     moved = [k for k, (old, new) in cohorts.items() if (old[1], old[3]) != (new[1], new[3])]
     # Someone without a PersonFact row had no event before this batch: their active weeks are
     # the new ones (no read needed, e.g. a batch of new assignments).
@@ -510,7 +538,8 @@ def _apply_people(delta: fold.Delta, adapt: _Adapt) -> None:
     for t, p, w in fresh_weeks:
         if (t, p) in cohorts and cohorts[(t, p)][0] is nothing:
             weeks.setdefault((t, p), []).append(w)
-    changes: Counter[tuple[int, str, dt.date, dt.date]] = Counter()
+    # Per person: (tenant, person, cohort kind, cohort week, week) -> +1 / -1.
+    changes: Counter[tuple[int, int, str, dt.date, dt.date]] = Counter()
     moved_set = set(moved)
     for key, (old, new) in cohorts.items():
         t, p = key
@@ -520,11 +549,11 @@ def _apply_people(delta: fold.Delta, adapt: _Adapt) -> None:
                 if old[i] is not None:
                     for w in every:
                         if w >= old[i] and (t, p, w) not in fresh_weeks:
-                            changes[(t, kind, old[i], w)] -= 1
+                            changes[(t, p, kind, old[i], w)] -= 1
                 if new[i] is not None:
                     for w in every:
                         if w >= new[i]:
-                            changes[(t, kind, new[i], w)] += 1
+                            changes[(t, p, kind, new[i], w)] += 1
     # People whose cohorts did not move: each new active week of theirs joins their cohorts.
     for t, p, w in fresh_weeks:
         key = (t, p)
@@ -533,8 +562,40 @@ def _apply_people(delta: fold.Delta, adapt: _Adapt) -> None:
         row = cohorts.get(key, (nothing, nothing))[1]
         for kind, i in (("s", 1), ("a", 3)):
             if row[i] is not None and w >= row[i]:
-                changes[(t, kind, row[i], w)] += 1
-    apply_retention_cells(changes)
+                changes[(t, p, kind, row[i], w)] += 1
+    _apply_person_retention(changes)
+
+
+def _apply_person_retention(changes: Counter[tuple[int, int, str, dt.date, dt.date]]) -> None:
+    """Person-level retention changes into the organisation's and the dimension cells."""
+    total: Counter[tuple[int, str, dt.date, dt.date]] = Counter()
+    for (t, _p, kind, c, w), n in changes.items():
+        total[(t, kind, c, w)] += n
+    apply_retention_cells(total)
+    people = {(t, p) for (t, p, _k, _c, _w), n in changes.items() if n}
+    if not people:
+        return
+    dims = person_dims(people)
+    by_dim: Counter[tuple[int, str, str, str, dt.date, dt.date]] = Counter()
+    for (t, p, kind, c, w), n in changes.items():
+        if n:
+            for dkind, i in fold.ACTIVE_KINDS:
+                by_dim[(t, dkind, str(dims[(t, p)][i]), kind, c, w)] += n
+    apply_dim_retention(by_dim)
+
+
+def apply_dim_retention(changes: Counter[tuple[int, str, str, str, dt.date, dt.date]]) -> None:
+    _upsert(
+        DimRetentionCell._meta.db_table,
+        ["tenant_id", "kind", "value", "cohort_kind", "cohort_week", "week"],
+        ["people"],
+        ["sum"],
+        [
+            [t, k, v, ck, _date(c), _date(w), n]
+            for (t, k, v, ck, c, w), n in sorted(changes.items())
+            if n
+        ],
+    )
 
 
 def apply_retention_cells(changes: Counter[tuple[int, str, dt.date, dt.date]]) -> None:
@@ -549,13 +610,13 @@ def apply_retention_cells(changes: Counter[tuple[int, str, dt.date, dt.date]]) -
 
 def _apply_active(
     keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt
-) -> set[tuple[int, int, dt.date]]:
+) -> set[tuple[int, int, str, dt.date]]:
     """Insert the new person-periods; count only those that were not there yet. Returns the
-    new person-weeks."""
+    new person-periods (tenant, person, grain, start)."""
     table = _qn(ActivePeriod._meta.db_table)
     cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", "grain", "start"))
     fresh: Counter[tuple[int, str, Any]] = Counter()
-    weeks: set[tuple[int, int, dt.date]] = set()
+    periods: set[tuple[int, int, str, dt.date]] = set()
     with connection.cursor() as cursor:
         for begin in range(0, len(keys), _ROWS_PER_STATEMENT):
             batch = keys[begin : begin + _ROWS_PER_STATEMENT]
@@ -570,8 +631,7 @@ def _apply_active(
             )
             for t, p, g, s in cursor.fetchall():
                 fresh[(t, g, s)] += 1
-                if g == "w":
-                    weeks.add((t, p, _as_date(s)))
+                periods.add((t, p, g, _as_date(s)))
     if fresh:
         _upsert(
             ActiveCount._meta.db_table,
@@ -580,7 +640,7 @@ def _apply_active(
             ["sum"],
             [[t, g, _date(_as_date(s)), n] for (t, g, s), n in sorted(fresh.items())],
         )
-    return weeks
+    return periods
 
 
 def _as_date(value: Any) -> dt.date:
@@ -591,6 +651,284 @@ def _as_date(value: Any) -> dt.date:
 
 def apply_events(events: Iterable[fold.Event | tuple[Any, ...]], *, cells: bool = True) -> None:
     apply(fold.fold(events), cells=cells)
+
+
+# --- People dimensions in cells (ADR 0017) -------------------------------------------------------
+
+_DIM_COLUMNS = ("department", "location", "manager", "hire_month", "is_active")
+
+
+def _dims_row(values: Sequence[Any]) -> fold.Dims:
+    d, loc, m, h, active = values
+    return (d or "", loc or "", m or "", h or "", bool(active))
+
+
+def _person_chunks(keys: Iterable[tuple[int, int]]) -> Iterable[tuple[int, list[int]]]:
+    by_tenant: dict[int, set[int]] = {}
+    for t, p in keys:
+        by_tenant.setdefault(t, set()).add(p)
+    for tenant_id, people in sorted(by_tenant.items()):
+        ordered = sorted(people)
+        for start in range(0, len(ordered), _IN_CHUNK):
+            yield tenant_id, ordered[start : start + _IN_CHUNK]
+
+
+def _stored_dims(keys: Iterable[tuple[int, int]], *, suffix: str = "") -> dict[Any, fold.Dims]:
+    table = _qn(PersonDims._meta.db_table)
+    cols = ", ".join(_qn(c) for c in _DIM_COLUMNS)
+    out: dict[Any, fold.Dims] = {}
+    with connection.cursor() as cursor:
+        for tenant_id, chunk in _person_chunks(keys):
+            cursor.execute(
+                f"SELECT person_id, {cols} FROM {table} WHERE tenant_id = %s "  # noqa: S608
+                f"AND person_id IN ({', '.join(['%s'] * len(chunk))}){suffix}",
+                [tenant_id, *chunk],
+            )
+            for p, *values in cursor.fetchall():
+                out[(tenant_id, p)] = _dims_row(values)
+    return out
+
+
+def _current_dims(keys: Iterable[tuple[int, int]]) -> dict[Any, fold.Dims]:
+    """The people's dimension values now (from Person)."""
+    from uptake.people.models import Person
+
+    table = _qn(Person._meta.db_table)
+    out: dict[Any, fold.Dims] = {}
+    with connection.cursor() as cursor:
+        for tenant_id, chunk in _person_chunks(keys):
+            cursor.execute(
+                "SELECT id, department, location, manager_id, hire_date, is_active "  # noqa: S608
+                f"FROM {table} WHERE tenant_id = %s AND id IN ({', '.join(['%s'] * len(chunk))})",
+                [tenant_id, *chunk],
+            )
+            for p, d, loc, m, h, active in cursor.fetchall():
+                out[(tenant_id, p)] = fold.dims_of(d, loc, m, h, active)
+    return out
+
+
+def _write_dims(dims: dict[Any, fold.Dims], *, replace: bool) -> None:
+    rows = [[t, p, *d] for (t, p), d in sorted(dims.items())]
+    if replace:
+        _upsert(
+            PersonDims._meta.db_table,
+            ["tenant_id", "person_id"],
+            _DIM_COLUMNS,
+            ["set"] * len(_DIM_COLUMNS),
+            rows,
+        )
+        return
+    table = _qn(PersonDims._meta.db_table)
+    cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", *_DIM_COLUMNS))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            cursor.execute(
+                f"INSERT INTO {table} ({cols}) VALUES "  # noqa: S608
+                f"{', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * len(chunk))} "
+                "ON CONFLICT DO NOTHING",
+                [v for row in chunk for v in row],
+            )
+
+
+def person_dims(keys: set[tuple[int, int]]) -> dict[tuple[int, int], fold.Dims]:
+    """The dimension values these people are counted under: their PersonDims copy, made from
+    Person for those who have none yet. On PostgreSQL the copies are read FOR SHARE so that a
+    concurrent `sync_people` (FOR UPDATE) of the same people waits for this transaction."""
+    cache = _dims_cache.value
+    if cache is not None and keys <= cache.keys():
+        return cache
+    pg = connection.vendor == "postgresql"
+    if cache is not None:
+        keys = keys - cache.keys()
+    out = _stored_dims(keys, suffix=" FOR SHARE" if pg else "")
+    missing = keys - out.keys()
+    if missing:
+        made = _current_dims(missing)
+        _write_dims(made, replace=False)
+        if pg:  # another transaction may have made them first: read what is stored
+            made.update(_stored_dims(made.keys(), suffix=" FOR SHARE"))
+        out.update(made)
+        for key in missing - made.keys():  # no such person (cannot happen: foreign keys)
+            out[key] = ("", "", "", "", False)
+    if cache is not None:
+        cache.update(out)
+        return cache
+    return out
+
+
+class _DimsCache(threading.local):
+    value: dict[tuple[int, int], fold.Dims] | None = None
+
+
+# The people's dimension values read during one `apply` (read once per batch, not per table).
+_dims_cache = _DimsCache()
+
+
+def apply_dim_cells(changes: dict[fold.DimCellKey, list[int]]) -> None:
+    """Add counter changes to the dimension cells (sums: any order and batching)."""
+    if not changes:
+        return
+    adapt = _Adapt()
+    rows: dict[str, list[list[Any]]] = {"a": [], "c": [], "t": []}
+    for (table, t, kind, value, c, k1, k2), counters in changes.items():
+        if table == "a":
+            rows["a"].append([t, kind, value, c, adapt.day(k1), adapt.day(k2), *counters])
+        elif table == "c":
+            rows["c"].append([t, kind, value, c, adapt.day(k1), *counters])
+        else:
+            rows["t"].append([t, kind, value, c, k1, *counters])
+    for table_rows in rows.values():
+        table_rows.sort()  # one order of keys for every writer (row locks on PostgreSQL)
+    key = ["tenant_id", "kind", "value", "course_id"]
+    _upsert(
+        DimAssignmentCell._meta.db_table,
+        [*key, "assigned_day", "due_day"],
+        ["assigned", "started", "completed", "activated", "on_time"],
+        ["sum"] * 5,
+        rows["a"],
+    )
+    _upsert(DimCompletionCell._meta.db_table, [*key, "day"], ["n"], ["sum"], rows["c"])
+    _upsert(DimDurationCell._meta.db_table, [*key, "hours"], ["n"], ["sum"], rows["t"])
+
+
+def apply_dim_active(changes: Counter[tuple[int, str, str, str, dt.date]]) -> None:
+    _upsert(
+        DimActiveCell._meta.db_table,
+        ["tenant_id", "kind", "grain", "start", "value"],
+        ["people"],
+        ["sum"],
+        [[t, k, g, _date(s), v, n] for (t, k, v, g, s), n in sorted(changes.items()) if n],
+    )
+
+
+def sync_people(*, tenant_id: int, person_ids: Iterable[int]) -> int:
+    """Move people whose HR dimensions changed between the dimension cells: their current
+    assignments and active periods leave the cells of the values they were counted under and
+    join those of their values now. Only people already counted (with a PersonDims copy) are
+    touched. Returns how many moved."""
+    keys = {(tenant_id, p) for p in person_ids}
+    if not keys:
+        return 0
+    with transaction.atomic():
+        pg = connection.vendor == "postgresql"
+        stored = _stored_dims(keys, suffix=" FOR UPDATE" if pg else "")
+        now = _current_dims(stored.keys())
+        moved = {k: (stored[k], now[k]) for k in stored if k in now and now[k] != stored[k]}
+        if not moved:
+            return 0
+        cf, ap = _qn(CourseFact._meta.db_table), _qn(ActivePeriod._meta.db_table)
+        cols = ", ".join(_qn(c) for c in ("person_id", "course_id", *_FACT_COLUMNS))
+        cell_moves = []
+        active_moves = []
+        retention_moves: Counter[tuple[int, str, str, str, dt.date, dt.date]] = Counter()
+        cohorts = {k: (v[1], v[3]) for k, v in _read_people(sorted(moved), lock=False).items()}
+        with connection.cursor() as cursor:
+            for t, chunk in _person_chunks(moved):
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT {cols} FROM {cf} WHERE tenant_id = %s "  # noqa: S608
+                    f"AND person_id IN ({marks})",
+                    [t, *chunk],
+                )
+                for p, c, *values in cursor.fetchall():
+                    old, new = moved[(t, p)]
+                    row = [_py_moment(v) for v in values]
+                    cell_moves.append((t, c, old, new, row, row))
+                cursor.execute(
+                    f"SELECT person_id, grain, {_qn('start')} FROM {ap} "  # noqa: S608
+                    f"WHERE tenant_id = %s AND person_id IN ({marks})",
+                    [t, *chunk],
+                )
+                for p, g, s in cursor.fetchall():
+                    old, new = moved[(t, p)]
+                    day = _as_date(s)
+                    active_moves.append((t, old, g, day, -1))
+                    active_moves.append((t, new, g, day, 1))
+                    if g != "w":
+                        continue
+                    for ckind, cweek in zip("sa", cohorts.get((t, p), (None, None)), strict=True):
+                        if cweek is not None and day >= cweek:
+                            for dkind, i in fold.ACTIVE_KINDS:
+                                retention_moves[(t, dkind, str(old[i]), ckind, cweek, day)] -= 1
+                                retention_moves[(t, dkind, str(new[i]), ckind, cweek, day)] += 1
+        apply_dim_cells(fold.dim_cell_changes(cell_moves))
+        apply_dim_active(fold.dim_active_changes(active_moves))
+        apply_dim_retention(retention_moves)
+        _write_dims({k: new for k, (_old, new) in moved.items()}, replace=True)
+    return len(moved)
+
+
+def _rebuild_dim_cells(*, tenant_id: int | None) -> None:
+    """Every person's dimension copy from Person, then every dimension cell from CourseFact
+    and the active periods."""
+    from uptake.people.models import Person
+
+    pd, person = _qn(PersonDims._meta.db_table), _qn(Person._meta.db_table)
+    cf, ap = _qn(CourseFact._meta.db_table), _qn(ActivePeriod._meta.db_table)
+    dac = _qn(DimActiveCell._meta.db_table)
+    pg = connection.vendor == "postgresql"
+    month = "to_char(p.hire_date, 'YYYY-MM')" if pg else "strftime('%%Y-%%m', p.hire_date)"
+    where, params = ("", []) if tenant_id is None else (" WHERE p.tenant_id = %s", [tenant_id])
+    cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", *_DIM_COLUMNS))
+    dim_cols = ", ".join(f"pd.{_qn(c)}" for c in _DIM_COLUMNS)
+    fact_cols = ", ".join(f"cf.{_qn(c)}" for c in _FACT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {pd} ({cols}) SELECT p.tenant_id, p.id, "  # noqa: S608
+            "COALESCE(p.department, ''), COALESCE(p.location, ''), "
+            f"COALESCE(CAST(p.manager_id AS {'text' if pg else 'TEXT'}), ''), "
+            f"COALESCE({month}, ''), p.is_active FROM {person} p{where}",
+            params,
+        )
+        last = 0
+        cond = "" if tenant_id is None else " AND cf.tenant_id = %s"
+        while True:
+            cursor.execute(
+                f"SELECT cf.id, cf.tenant_id, cf.course_id, {dim_cols}, {fact_cols} "  # noqa: S608
+                f"FROM {cf} cf JOIN {pd} pd ON pd.tenant_id = cf.tenant_id "
+                f"AND pd.person_id = cf.person_id WHERE cf.id > %s{cond} ORDER BY cf.id LIMIT %s",
+                [last, *params, REBUILD_CHUNK],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            changes = []
+            for _id, t, c, *values in rows:
+                dims = _dims_row(values[:5])
+                changes.append((t, c, dims, dims, None, [_py_moment(v) for v in values[5:]]))
+            apply_dim_cells(fold.dim_cell_changes(changes))
+        apcond = "" if tenant_id is None else " AND ap.tenant_id = %s"
+        drc, pf = _qn(DimRetentionCell._meta.db_table), _qn(PersonFact._meta.db_table)
+        for dkind, i in fold.ACTIVE_KINDS:
+            name = _qn(_DIM_COLUMNS[i])
+            for ckind, col in (("s", "first_active_week"), ("a", "first_assigned_week")):
+                cursor.execute(
+                    f"INSERT INTO {drc} (tenant_id, kind, {_qn('value')}, cohort_kind, "  # noqa: S608
+                    f"cohort_week, week, people) SELECT ap.tenant_id, %s, pd.{name}, %s, "
+                    f"pf.{col}, ap.{_qn('start')}, COUNT(*) FROM {ap} ap "
+                    f"JOIN {pf} pf ON pf.tenant_id = ap.tenant_id AND pf.person_id = ap.person_id "
+                    f"JOIN {pd} pd ON pd.tenant_id = ap.tenant_id AND pd.person_id = ap.person_id "
+                    f"WHERE ap.grain = 'w' AND ap.{_qn('start')} >= pf.{col}{apcond} "
+                    f"GROUP BY ap.tenant_id, pd.{name}, pf.{col}, ap.{_qn('start')}",
+                    [dkind, ckind, *params],
+                )
+        for kind, col, heat in (
+            *((k, fold.DIM_KINDS[i], False) for k, i in fold.ACTIVE_KINDS),
+            *((k, fold.DIM_KINDS[i], True) for k, i in fold.HEATMAP_KINDS),
+        ):
+            name = _qn(_DIM_COLUMNS[fold.DIM_KINDS.index(col)])
+            extra = " AND ap.grain = 'w' AND pd.is_active = %s" if heat else ""
+            cursor.execute(
+                f"INSERT INTO {dac} (tenant_id, kind, {_qn('value')}, grain, "  # noqa: S608
+                f"{_qn('start')}, people) SELECT ap.tenant_id, %s, pd.{name}, ap.grain, "
+                f"ap.{_qn('start')}, COUNT(*) FROM {ap} ap JOIN {pd} pd "
+                "ON pd.tenant_id = ap.tenant_id AND pd.person_id = ap.person_id "
+                f"WHERE 1 = 1{extra}{apcond} "
+                f"GROUP BY ap.tenant_id, pd.{name}, ap.grain, ap.{_qn('start')}",
+                [kind, *([True] if heat else []), *params],
+            )
 
 
 ROLLUP_MODELS = (
@@ -604,6 +942,12 @@ ROLLUP_MODELS = (
     CompletionCell,
     DurationCell,
     RetentionCell,
+    PersonDims,
+    DimAssignmentCell,
+    DimCompletionCell,
+    DimDurationCell,
+    DimActiveCell,
+    DimRetentionCell,
 )
 REBUILD_CHUNK = 200_000
 
@@ -636,6 +980,7 @@ def rebuild(*, tenant_id: int | None = None) -> int:
         chunk = list(events.filter(pk__gt=last).values_list(*fields, "attempt")[:REBUILD_CHUNK])
         if not chunk:
             _rebuild_cells(tenant_id=tenant_id)
+            _rebuild_dim_cells(tenant_id=tenant_id)
             return total
         last = chunk[-1][0]
         total += len(chunk)

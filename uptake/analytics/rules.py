@@ -295,6 +295,29 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def mean_difference_of_moments(
+    a: tuple[int, float, float], b: tuple[int, float, float]
+) -> Difference:
+    """`mean_difference` from each group's (count, sum, sum of squares): the same figures
+    without the values (read as three sums in SQL)."""
+
+    def mean_var(m: tuple[int, float, float]) -> tuple[float | None, float | None]:
+        n, total, squares = m
+        if n == 0:
+            return None, None
+        mean = total / n
+        if n < 2:
+            return mean, None
+        return mean, max(0.0, (squares - n * mean * mean) / (n - 1))
+
+    (ma, va), (mb, vb) = mean_var(a), mean_var(b)
+    if ma is None or mb is None or va is None or vb is None:
+        return Difference(ma, mb, None, None, None)
+    se = math.sqrt(va / a[0] + vb / b[0])
+    d = ma - mb
+    return Difference(ma, mb, d, d - Z95 * se, d + Z95 * se)
+
+
 def mean_difference(a: Sequence[float], b: Sequence[float]) -> Difference:
     """Difference of two means with Welch's 95% interval (normal approximation)."""
     if len(a) < 2 or len(b) < 2:

@@ -26,8 +26,14 @@ from uptake.analytics.models import (
     CompletionCell,
     CourseFact,
     DailyCount,
+    DimActiveCell,
+    DimAssignmentCell,
+    DimCompletionCell,
+    DimDurationCell,
+    DimRetentionCell,
     DurationCell,
     LearningEvent,
+    PersonDims,
     PersonFact,
     RetentionCell,
 )
@@ -110,6 +116,12 @@ def _tables() -> dict[str, str]:
         "ccell": _t(CompletionCell),
         "dcell": _t(DurationCell),
         "rcell": _t(RetentionCell),
+        "pd": _t(PersonDims),
+        "dimcell": _t(DimAssignmentCell),
+        "dimccell": _t(DimCompletionCell),
+        "dimdcell": _t(DimDurationCell),
+        "dimactive": _t(DimActiveCell),
+        "dimretention": _t(DimRetentionCell),
         "person": _t(Person),
         "enr": _t(Enrollment),
         "member": _t(AudienceMembership),
@@ -330,8 +342,9 @@ def _from_current(scope: Scope, extra_join: str = "") -> tuple[str, list[Any]]:
 
 
 def uses_cells(scope: Scope) -> bool:
-    """Whether the scope's assignment figures come from the cells (no filter on people)."""
-    return not scope.people_filtered
+    """Whether the scope's assignment figures come from the cells: no filter on people, or
+    one department / location / hire month (the dimension cells, ADR 0017)."""
+    return not scope.people_filtered or scope_dim(scope) is not None
 
 
 def _utc(now: dt.datetime) -> dt.datetime:
@@ -345,24 +358,60 @@ def _midnight(day: dt.date) -> dt.datetime:
 def cell_grid(
     *, scope: Scope, now: dt.datetime | None = None
 ) -> dict[tuple[int, dt.date], rules.AssignmentCounts]:
-    """Assignment counts per (course, UTC day of first assignment), from the cells, exact at
-    `now`: whole days come from the cells; the day in which the 7-day activation window ends
-    and the due dates falling today are read from CourseFact (indexed, a day's rows)."""
+    """Assignment counts per (course, UTC day of first assignment), from the cells (the
+    dimension cells for a scope of one department / location / hire month), exact at `now`:
+    whole days come from the cells; the day in which the 7-day activation window ends and the
+    due dates falling today are read from CourseFact (indexed, a day's rows)."""
+    return _grid(scope=scope, now=now, by_kind=None)  # type: ignore[return-value]
+
+
+# Scope attribute -> (dimension kind, PersonDims column) (ADR 0017).
+_SCOPE_DIMS = {"department": "d", "location": "l", "hire_month": "h"}
+# Breakdown -> dimension kind.
+BREAKDOWN_KINDS = {"department": "d", "location": "l", "manager": "m", "hire_month": "h"}
+_DIM_COLUMN = {"d": "department", "l": "location", "m": "manager", "h": "hire_month"}
+
+
+def scope_dim(scope: Scope) -> tuple[str, str] | None:
+    """(kind, value) when the scope's only filter on people is one department, location or
+    hire month: its figures come from the dimension cells."""
+    if scope.manager_id is not None or scope.audience_id is not None:
+        return None
+    found = [
+        (k, getattr(scope, a)) for a, k in _SCOPE_DIMS.items() if getattr(scope, a) is not None
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _grid(
+    *, scope: Scope, now: dt.datetime | None, by_kind: str | None
+) -> dict[Any, rules.AssignmentCounts]:
+    """Counts from the cells, keyed by (course, assigned day), or by dimension value when
+    `by_kind` (a breakdown of a scope without a filter on people)."""
     t = _tables()
     now = _utc(now or clock.now())
     today = now.date()
     cut = now - dt.timedelta(days=rules.ACTIVATION_DAYS)
     cut_day = cut.date()
     csql, cparams = course_filter(scope, "course_id")
+    dim = (by_kind, None) if by_kind is not None else scope_dim(scope)
+    if dim is None:
+        table, where, wparams = t["cell"], "", []
+    else:
+        table, where, wparams = t["dimcell"], " AND kind = %s", [dim[0]]
+        if dim[1] is not None:
+            where += " AND value = %s"
+            wparams.append(dim[1])
+    key = "value" if by_kind is not None else "course_id, assigned_day"
     rows = _fetch(
-        "SELECT course_id, assigned_day, SUM(assigned), SUM(started), SUM(completed), "
+        f"SELECT {key}, SUM(assigned), SUM(started), SUM(completed), "
         "SUM(CASE WHEN assigned_day < %s THEN assigned ELSE 0 END), "
         "SUM(CASE WHEN assigned_day < %s THEN activated ELSE 0 END), "
         "SUM(CASE WHEN due_day <> %s THEN assigned ELSE 0 END), "
         "SUM(CASE WHEN due_day <> %s THEN completed ELSE 0 END), "
         "SUM(on_time), "
         "SUM(CASE WHEN due_day < %s THEN assigned - completed ELSE 0 END) "
-        f"FROM {t['cell']} WHERE tenant_id = %s{csql} GROUP BY course_id, assigned_day",
+        f"FROM {table} WHERE tenant_id = %s{where}{csql} GROUP BY {key}",
         [
             _dp(cut_day),
             _dp(cut_day),
@@ -370,50 +419,63 @@ def cell_grid(
             _dp(fold.NO_DUE_DAY),
             _dp(today),
             scope.tenant_id,
+            *wparams,
             *cparams,
         ],
     )
-    grid: dict[tuple[int, dt.date], list[int]] = {}
-    for course_id, day, *sums in rows:
-        assigned, started, done, elig, act, with_due, due_done, on_time, late = (
-            int(v or 0) for v in sums
-        )
+    grid: dict[Any, list[int]] = {}
+    for *keys, assigned, started, done, elig, act, with_due, due_done, on_time, late in rows:
+        k: Any = keys[0] if by_kind is not None else (int(keys[0]), _as_date(keys[1]))
+        due_done, late = int(due_done or 0), int(late or 0)
         # AssignmentCounts' order; due_closed = due_completed + overdue.
-        grid[(int(course_id), _as_date(day))] = [
-            assigned,
-            started,
-            done,
-            elig,
-            act,
-            with_due,
+        grid[k] = [
+            int(assigned or 0),
+            int(started or 0),
+            int(done or 0),
+            int(elig or 0),
+            int(act or 0),
+            int(with_due or 0),
             due_done,
             due_done + late,
-            on_time,
+            int(on_time or 0),
             late,
         ]
     # The partial days are read through the day indexes (not the tenant's: "+" on SQLite,
     # whose planner has no statistics to choose by).
     by_day = _CURRENT.replace("cf.tenant_id", _no_index("cf.tenant_id"), 1)
-    # The activation window's partial day: assigned on cut_day, at or before the cut.
     csql2, cparams2 = course_filter(scope, "cf.course_id")
-    for course_id, activated in _fetch(
+    join, jsql, jparams, vcol = "", "", [], "NULL"
+    if dim is not None:
+        column = f"pd.{connection.ops.quote_name(_DIM_COLUMN[dim[0]])}"
+        join = f" JOIN {t['pd']} pd ON pd.tenant_id = cf.tenant_id AND pd.person_id = cf.person_id"
+        vcol = column
+        if dim[1] is not None:
+            jsql, jparams = f" AND {column} = %s", [dim[1]]
+
+    def cell_of(course_id: Any, day: dt.date, value: Any) -> list[int]:
+        k: Any = value if by_kind is not None else (int(course_id), day)
+        return grid.setdefault(k, [0] * 10)
+
+    # The activation window's partial day: assigned on cut_day, at or before the cut.
+    for course_id, activated, value in _fetch(
         f"SELECT cf.course_id, CASE WHEN cf.started_at <= cf.activation_deadline THEN 1 ELSE 0 "
-        f"END FROM {t['cf']} cf WHERE {by_day} AND cf.first_assigned_at >= %s "
-        f"AND cf.first_assigned_at <= %s{csql2}",
-        [scope.tenant_id, _dtp(_midnight(cut_day)), _dtp(cut), *cparams2],
+        f"END, {vcol} FROM {t['cf']} cf{join} WHERE {by_day} AND cf.first_assigned_at >= %s "
+        f"AND cf.first_assigned_at <= %s{csql2}{jsql}",
+        [scope.tenant_id, _dtp(_midnight(cut_day)), _dtp(cut), *cparams2, *jparams],
     ):
-        row = grid.setdefault((int(course_id), cut_day), [0] * 10)
+        row = cell_of(course_id, cut_day, value)
         row[3] += 1
         row[4] += int(activated or 0)
     # Due today, before now, not completed: overdue (and closed).
-    for course_id, first in _fetch(
-        f"SELECT cf.course_id, cf.first_assigned_at FROM {t['cf']} cf WHERE {by_day} "
-        f"AND cf.due_at >= %s AND cf.due_at < %s AND cf.completed_at IS NULL{csql2}",
-        [scope.tenant_id, _dtp(_midnight(today)), _dtp(now), *cparams2],
+    for course_id, first, value in _fetch(
+        f"SELECT cf.course_id, cf.first_assigned_at, {vcol} FROM {t['cf']} cf{join} "
+        f"WHERE {by_day} AND cf.due_at >= %s AND cf.due_at < %s "
+        f"AND cf.completed_at IS NULL{csql2}{jsql}",
+        [scope.tenant_id, _dtp(_midnight(today)), _dtp(now), *cparams2, *jparams],
     ):
         moment = _as_datetime(first)
         assert moment is not None
-        row = grid.setdefault((int(course_id), moment.astimezone(dt.UTC).date()), [0] * 10)
+        row = cell_of(course_id, moment.astimezone(dt.UTC).date(), value)
         row[7] += 1
         row[9] += 1
     return {k: rules.AssignmentCounts(*v) for k, v in grid.items()}
@@ -455,6 +517,8 @@ def breakdown(
     join = ""
     if by in ("course", "path") and uses_cells(scope):
         return _breakdown_from_cells(scope=scope, by=by, now=now, grid=grid)
+    if by in BREAKDOWN_KINDS and not scope.people_filtered:
+        return _breakdown_by_dimension(scope=scope, kind=BREAKDOWN_KINDS[by], now=now)
     if by == "course":
         key = "cf.course_id"
     elif by in ("department", "location", "manager", "hire_month"):
@@ -480,6 +544,26 @@ def breakdown(
         [*sparams, *fparams],
     )
     out = [(row[0], _counts(row[1:])) for row in rows]
+    out.sort(key=lambda kv: (-kv[1].assigned, str(kv[0])))
+    return out
+
+
+def _breakdown_by_dimension(
+    *, scope: Scope, kind: str, now: dt.datetime | None
+) -> list[tuple[Any, rules.AssignmentCounts]]:
+    """A breakdown by department / location / direct manager / hire month from the dimension
+    cells; keys as the person-grain query gives them (manager id, None for no manager or no
+    hire date)."""
+    out: list[tuple[Any, rules.AssignmentCounts]] = []
+    for value, c in _grid(scope=scope, now=now, by_kind=kind).items():
+        if not c.assigned:
+            continue
+        key: Any = value
+        if kind == "m":
+            key = int(value) if value else None
+        elif kind == "h":
+            key = value or None
+        out.append((key, c))
     out.sort(key=lambda kv: (-kv[1].assigned, str(kv[0])))
     return out
 
@@ -538,15 +622,24 @@ def cohort_trend(
     return sorted((_as_date(r[0]), _counts(r[1:])) for r in rows)
 
 
+def _cell_table(scope: Scope, plain: str, by_dim: str) -> tuple[str, str, list[Any]]:
+    """The cell table of a scope using the cells, and its condition on the dimension."""
+    dim = scope_dim(scope)
+    if dim is None:
+        return plain, "", []
+    return by_dim, " AND kind = %s AND value = %s", list(dim)
+
+
 def completions_per_week(*, scope: Scope, since: dt.date) -> dict[dt.date, int]:
     if uses_cells(scope):
         t = _tables()
+        table, dsql, dparams = _cell_table(scope, t["ccell"], t["dimccell"])
         csql, cparams = course_filter(scope, "course_id")
         out: dict[dt.date, int] = defaultdict(int)
         for day, n in _fetch(
-            f"SELECT day, SUM(n) FROM {t['ccell']} WHERE tenant_id = %s AND day >= %s{csql} "
+            f"SELECT day, SUM(n) FROM {table} WHERE tenant_id = %s{dsql} AND day >= %s{csql} "
             "GROUP BY day",
-            [scope.tenant_id, _dp(since), *cparams],
+            [scope.tenant_id, *dparams, _dp(since), *cparams],
         ):
             out[fold.week_start(_as_date(day))] += int(n or 0)
         return {w: n for w, n in out.items() if n}
@@ -565,10 +658,11 @@ def median_days_to_complete(*, scope: Scope) -> float | None:
     hist: dict[int, int] = defaultdict(int)
     if uses_cells(scope):
         t = _tables()
+        table, dsql, dparams = _cell_table(scope, t["dcell"], t["dimdcell"])
         csql, cparams = course_filter(scope, "course_id")
         for hours, n in _fetch(
-            f"SELECT hours, SUM(n) FROM {t['dcell']} WHERE tenant_id = %s{csql} GROUP BY hours",
-            [scope.tenant_id, *cparams],
+            f"SELECT hours, SUM(n) FROM {table} WHERE tenant_id = %s{dsql}{csql} GROUP BY hours",
+            [scope.tenant_id, *dparams, *cparams],
         ):
             hist[int(hours)] += int(n or 0)
     else:
@@ -582,6 +676,18 @@ def median_days_to_complete(*, scope: Scope) -> float | None:
             hist[max(0, int((c - a).total_seconds() // 3600))] += 1
     median_hours = rules.median_of_counts(hist)
     return None if median_hours is None else median_hours / 24
+
+
+def days_to_complete_moments(*, scope: Scope) -> tuple[int, float, float]:
+    """(count, sum, sum of squares) of `days_to_complete`, summed in the database."""
+    frm, fparams = _from_current(scope)
+    raw = _days("cf.first_assigned_at", "cf.completed_at")
+    days = f"(CASE WHEN {raw} > 0 THEN {raw} ELSE 0 END)"
+    n, total, squares = _fetch(
+        f"SELECT COUNT(*), SUM({days}), SUM({days} * {days}){frm} AND cf.completed_at IS NOT NULL",
+        fparams,
+    )[0]
+    return int(n or 0), float(total or 0), float(squares or 0)
 
 
 def days_to_complete(*, scope: Scope) -> list[float]:
@@ -598,11 +704,18 @@ def days_to_complete(*, scope: Scope) -> list[float]:
 def active_series(*, scope: Scope, grain: str, since: dt.date) -> dict[dt.date, int]:
     """People active per day / week / month (grain "d" / "w" / "m") from `since`."""
     t = _tables()
+    dim = scope_dim(scope)
     if not scope.people_filtered:
         rows = _fetch(
             f"SELECT start, people FROM {t['ac']} WHERE tenant_id = %s AND grain = %s "
             "AND start >= %s",
             [scope.tenant_id, grain, _dp(since)],
+        )
+    elif dim is not None:
+        rows = _fetch(
+            f"SELECT start, people FROM {t['dimactive']} WHERE tenant_id = %s AND kind = %s "
+            "AND grain = %s AND start >= %s AND value = %s",
+            [scope.tenant_id, dim[0], grain, _dp(since), dim[1]],
         )
     else:
         psql, pparams = person_filter(scope, "ap.person_id")
@@ -660,6 +773,27 @@ def retention_cells(
                 )
             }
         return cells_only, sizes_only
+    dim = scope_dim(scope)
+    if dim is not None:
+        # One department / location / hire month: the dimension retention cells (ADR 0017).
+        kind = "s" if cohort == "active" else "a"
+        rows = _fetch(
+            f"SELECT cohort_week, week, people FROM {t['dimretention']} WHERE tenant_id = %s "
+            "AND kind = %s AND value = %s AND cohort_kind = %s AND cohort_week >= %s "
+            "AND people <> 0",
+            [scope.tenant_id, dim[0], dim[1], kind, _dp(since)],
+        )
+        dcells = {(_as_date(c), _as_date(w)): int(n) for c, w, n in rows}
+        if cohort == "active":
+            return dcells, {c: n for (c, w), n in dcells.items() if c == w}
+        column = connection.ops.quote_name(_DIM_COLUMN[dim[0]])
+        sizes_dim = _fetch(
+            f"SELECT {col}, COUNT(*) FROM {t['pf']} pf JOIN {t['pd']} pd "
+            f"ON pd.tenant_id = pf.tenant_id AND pd.person_id = pf.person_id "
+            f"WHERE pf.tenant_id = %s AND pd.{column} = %s AND {col} >= %s GROUP BY {col}",
+            [scope.tenant_id, dim[1], _dp(since)],
+        )
+        return dcells, {_as_date(c): int(n) for c, n in sizes_dim}
     sizes = _fetch(
         f"SELECT {col}, COUNT(*) FROM {t['pf']} pf WHERE pf.tenant_id = %s "
         f"AND {col} >= %s{psql} GROUP BY {col}",
@@ -714,6 +848,20 @@ def heatmap(
         [scope.tenant_id, True, *pparams],
     )
     headcount = {k: int(n) for k, n in heads if k not in (None, "")}
+    if not scope.people_filtered:
+        # The dimension cells of active people (ADR 0017).
+        kind = {"department": "D", "location": "L", "manager": "M"}[rows_by]
+        active = {}
+        for value, w, n in _fetch(
+            f"SELECT value, start, people FROM {t['dimactive']} WHERE tenant_id = %s "
+            "AND kind = %s AND grain = 'w' AND start >= %s AND start <= %s AND people <> 0",
+            [scope.tenant_id, kind, _dp(week_list[0]), _dp(last)],
+        ):
+            k: Any = (int(value) if value else None) if rows_by == "manager" else value
+            if k in headcount:
+                active[(k, _as_date(w))] = int(n)
+        grid = rules.heatmap(active=active, headcount=headcount, weeks=week_list)
+        return week_list, grid, headcount
     apsql, apparams = ("", []) if scope.team is None else person_filter(scope, "ap.person_id")
     grain = _by_person(scope, "ap.grain")
     active_rows = _fetch(

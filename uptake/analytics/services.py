@@ -162,6 +162,13 @@ def sync_due_dates(*, tenant_id: int, pairs: list[tuple[int, int]]) -> int:
         return rollups.sync_due_dates(tenant_id=tenant_id, pairs=pairs)
 
 
+def sync_people(*, tenant_id: int, person_ids: list[int] | tuple[int, ...]) -> int:
+    """Move people whose department, location, manager, hire date or active flag changed
+    between the dimension cells (ADR 0017), in one transaction. Reads the people's current
+    attributes, so calling it twice converges. Returns how many people moved."""
+    return rollups.sync_people(tenant_id=tenant_id, person_ids=person_ids)
+
+
 def new_event(
     *,
     tenant_id: int,

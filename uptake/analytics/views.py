@@ -68,9 +68,20 @@ def _series(table: reports.Table, key: str) -> list[Any]:
     return [row[index] for row in table.rows]
 
 
+# The charts the manager's page shows before "Show every chart" (the rest on demand).
+TEAM_FIRST_BLOCKS = frozenset({"trend", "funnel"})
+TEAM_OVERDUE_ROWS = 20  # overdue assignments listed on the manager's page
+
+
 def _dashboard_context(
-    scope: Scope, *, breakdown_by: str, heat_by: str = "department"
+    scope: Scope,
+    *,
+    breakdown_by: str,
+    heat_by: str = "department",
+    blocks: frozenset[str] | None = None,
 ) -> dict[str, Any]:
+    """The dashboard's figures and charts; `blocks`: only these chart blocks (by table name;
+    None: all), the others are neither read nor drawn."""
     now = clock.now()
     # One read of the assignment cells (when the scope uses them) for the key figures, the
     # funnel, the weekly trend and a breakdown by course or path (ADR 0014).
@@ -81,23 +92,127 @@ def _dashboard_context(
         else selectors.assignment_counts(scope=scope, now=now)
     )
     kpis = reports.kpis(scope=scope, now=now, counts=counts)
-    values = {row[0]: row[2] for row in kpis.rows}
     trend = reports.trend(scope=scope, now=now, grid=grid)
     weeks = [w.strftime("%d %b") for w in _series(trend, "week")]
     funnel = reports.funnel(scope=scope, now=now, counts=counts)
-    heat = reports.heatmap(scope=scope, rows_by=heat_by, now=now)
-    retention = reports.retention(scope=scope, cohort="assigned", now=now)
-    daily = reports.daily_active(scope=scope, now=now)
-    breakdown = reports.breakdown(scope=scope, by=breakdown_by, now=now, grid=grid)
-    checks = reports.checks(scope=scope)
     query = _query(scope)
+    every = blocks is None
+    context: dict[str, Any] = {
+        "scope": scope,
+        "query": query,
+        "kpis": kpis,
+        "kpi_cards": _kpi_cards(kpis, trend),
+        "count_cards": _count_cards(kpis),
+        "checks": reports.checks(scope=scope) if every else None,
+        "breakdown_by": breakdown_by,
+        "dimensions": reports.DIMENSION_LABELS(),
+        "drill_labels": reports.DRILL_LABELS(),
+        "all_blocks": every,
+    }
+    wanted = (
+        blocks
+        if blocks is not None
+        else frozenset({"trend", "funnel", "heatmap", "retention", "daily_active", "breakdown"})
+    )
+    out = []
+    if "trend" in wanted:
+        out.append(
+            {
+                "table": trend,
+                "chart": charts.line_chart(
+                    title=trend.title,
+                    x_labels=weeks,
+                    series=[
+                        (_("Activation"), _series(trend, "activation")),
+                        (_("Completion"), _series(trend, "completion")),
+                    ],
+                    percent=True,
+                ),
+                "note": _("Activation and completion of the assignments made each week."),
+            }
+        )
+    if "funnel" in wanted:
+        out.append(
+            {"table": funnel, "chart": charts.funnel_chart(title=funnel.title, stages=funnel.rows)}
+        )
+    if "heatmap" in wanted:
+        out.append(_heat_block(reports.heatmap(scope=scope, rows_by=heat_by, now=now), heat_by))
+    if "retention" in wanted:
+        out.append(_retention_block(reports.retention(scope=scope, cohort="assigned", now=now)))
+    if "daily_active" in wanted:
+        daily = reports.daily_active(scope=scope, now=now)
+        out.append(
+            {
+                "table": daily,
+                "chart": charts.line_chart(
+                    title=daily.title,
+                    x_labels=[d.strftime("%d %b") for d in _series(daily, "day")],
+                    series=[(_("Active"), _series(daily, "people"))],
+                ),
+            }
+        )
+    if "breakdown" in wanted:
+        breakdown = reports.breakdown(scope=scope, by=breakdown_by, now=now, grid=grid)
+        out.append(
+            {
+                "table": breakdown,
+                "chart": charts.bar_chart(
+                    title=breakdown.title,
+                    items=[(str(r[1]), r[7]) for r in breakdown.rows[:20]],
+                    percent=True,
+                ),
+                "note": _("Completion by %(dimension)s (the 20 largest).")
+                % {"dimension": reports.DIMENSION_LABELS()[breakdown_by]},
+            }
+        )
+    context["blocks"] = out
+    return context
 
+
+def _heat_block(heat: reports.Table, heat_by: str) -> dict[str, Any]:
     heat_teams = list(dict.fromkeys(row[0] for row in heat.rows))
     heat_weeks = list(dict.fromkeys(row[1] for row in heat.rows))
     shares = {(row[0], row[1]): row[3] for row in heat.rows}
+    return {
+        "table": heat,
+        "chart": charts.heatmap_chart(
+            title=heat.title,
+            row_labels=[str(t) for t in heat_teams],
+            col_labels=[w.strftime("%d %b") for w in heat_weeks],
+            values=[[shares.get((t, w)) for w in heat_weeks] for t in heat_teams],
+        ),
+        "note": (
+            _("Teams are departments.")
+            if heat_by == "department"
+            else _("Teams are the people reporting to each manager.")
+        )
+        + " "
+        + _("Darker cells and higher percentages mean more of the team was active that week."),
+    }
+
+
+def _retention_block(retention: reports.Table) -> dict[str, Any]:
     recent = [r for r in retention.rows if r[0] is not None][-6:]
     overall = [r for r in retention.rows if r[0] is None]
     week_count = rules.RETENTION_WEEKS + 1
+    return {
+        "table": retention,
+        "chart": charts.line_chart(
+            title=retention.title,
+            x_labels=[str(k) for k in range(week_count)],
+            series=[(r[0].strftime("%d %b"), list(r[2:])) for r in recent]
+            + [(_("All"), list(overall[0][2:])) for _o in overall[:1]],
+            percent=True,
+        ),
+        "note": _(
+            "Each line is the people first assigned in one week (named at its end): the "
+            "share of them active 0, 1, 2... weeks later."
+        ),
+    }
+
+
+def _kpi_cards(kpis: reports.Table, trend: reports.Table) -> list[dict[str, Any]]:
+    values = {row[0]: row[2] for row in kpis.rows}
     cards = [
         ("activation", "not_activated", _("who did not start in time?")),
         ("completion", "not_completed", _("who has not completed?")),
@@ -112,7 +227,7 @@ def _dashboard_context(
         "activation": _series(trend, "activation"),
         "completion": _series(trend, "completion"),
     }
-    kpi_cards = [
+    return [
         {
             "label": next(r[1] for r in kpis.rows if r[0] == key),
             "value": values.get(key),
@@ -124,6 +239,10 @@ def _dashboard_context(
         }
         for key, drill, drill_label in cards
     ]
+
+
+def _count_cards(kpis: reports.Table) -> list[dict[str, Any]]:
+    values = {row[0]: row[2] for row in kpis.rows}
     count_cards = [
         ("assigned", "assigned"),
         ("started", "started"),
@@ -133,94 +252,14 @@ def _dashboard_context(
         ("mau", None),
         ("median_days_to_complete", None),
     ]
-    return {
-        "scope": scope,
-        "query": query,
-        "kpis": kpis,
-        "kpi_cards": kpi_cards,
-        "count_cards": [
-            {
-                "label": next(r[1] for r in kpis.rows if r[0] == key),
-                "value": values.get(key),
-                "drill": drill,
-            }
-            for key, drill in count_cards
-        ],
-        "blocks": [
-            {
-                "table": trend,
-                "chart": charts.line_chart(
-                    title=trend.title,
-                    x_labels=weeks,
-                    series=[
-                        (_("Activation"), _series(trend, "activation")),
-                        (_("Completion"), _series(trend, "completion")),
-                    ],
-                    percent=True,
-                ),
-                "note": _("Activation and completion of the assignments made each week."),
-            },
-            {
-                "table": funnel,
-                "chart": charts.funnel_chart(title=funnel.title, stages=funnel.rows),
-            },
-            {
-                "table": heat,
-                "chart": charts.heatmap_chart(
-                    title=heat.title,
-                    row_labels=[str(t) for t in heat_teams],
-                    col_labels=[w.strftime("%d %b") for w in heat_weeks],
-                    values=[[shares.get((t, w)) for w in heat_weeks] for t in heat_teams],
-                ),
-                "note": (
-                    _("Teams are departments.")
-                    if heat_by == "department"
-                    else _("Teams are the people reporting to each manager.")
-                )
-                + " "
-                + _(
-                    "Darker cells and higher percentages mean more of the team was active "
-                    "that week."
-                ),
-            },
-            {
-                "table": retention,
-                "chart": charts.line_chart(
-                    title=retention.title,
-                    x_labels=[str(k) for k in range(week_count)],
-                    series=[(r[0].strftime("%d %b"), list(r[2:])) for r in recent]
-                    + [(_("All"), list(overall[0][2:])) for _o in overall[:1]],
-                    percent=True,
-                ),
-                "note": _(
-                    "Each line is the people first assigned in one week (named at its end): the "
-                    "share of them active 0, 1, 2... weeks later."
-                ),
-            },
-            {
-                "table": daily,
-                "chart": charts.line_chart(
-                    title=daily.title,
-                    x_labels=[d.strftime("%d %b") for d in _series(daily, "day")],
-                    series=[(_("Active"), _series(daily, "people"))],
-                ),
-            },
-            {
-                "table": breakdown,
-                "chart": charts.bar_chart(
-                    title=breakdown.title,
-                    items=[(str(r[1]), r[7]) for r in breakdown.rows[:20]],
-                    percent=True,
-                ),
-                "note": _("Completion by %(dimension)s (the 20 largest).")
-                % {"dimension": reports.DIMENSION_LABELS()[breakdown_by]},
-            },
-        ],
-        "checks": checks,
-        "breakdown_by": breakdown_by,
-        "dimensions": reports.DIMENSION_LABELS(),
-        "drill_labels": reports.DRILL_LABELS(),
-    }
+    return [
+        {
+            "label": next(r[1] for r in kpis.rows if r[0] == key),
+            "value": values.get(key),
+            "drill": drill,
+        }
+        for key, drill in count_cards
+    ]
 
 
 def _breakdown_by(request: HttpRequest) -> str:
@@ -258,8 +297,15 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
     overdue."""
     viewer = _viewer(request)
     scope = access.scope_for(viewer=viewer, manager_id=viewer.person.pk)
-    context = _dashboard_context(scope, breakdown_by="manager", heat_by="manager")
-    overdue, total_overdue = reports.people(scope=scope, metric="overdue", limit=200)
+    every = request.GET.get("charts") == "all"
+    context = _dashboard_context(
+        scope,
+        breakdown_by="manager",
+        heat_by="manager",
+        blocks=None if every else TEAM_FIRST_BLOCKS,
+    )
+    # The first overdue assignments; all of them on the people page (drill-down).
+    overdue, total_overdue = reports.people(scope=scope, metric="overdue", limit=TEAM_OVERDUE_ROWS)
     context.update(
         {
             "title": _("My team's adoption"),

@@ -15,6 +15,11 @@ from uptake.analytics.models import (
     CompletionCell,
     CourseFact,
     DailyCount,
+    DimActiveCell,
+    DimAssignmentCell,
+    DimCompletionCell,
+    DimDurationCell,
+    DimRetentionCell,
     DurationCell,
     LearningEvent,
     PersonFact,
@@ -106,6 +111,7 @@ def expected() -> dict[str, Any]:
     counts = Counter((t, g, s) for t, _p, g, s in active)
     daily = Counter((e.tenant_id, _day(e.occurred_at), e.course_id or 0, e.verb) for e in events)
     retention: Counter[tuple[Any, ...]] = Counter()
+    retention_people: list[tuple[Any, ...]] = []
     for t, p, g, w in active:
         if g != "w":
             continue
@@ -113,8 +119,11 @@ def expected() -> dict[str, Any]:
         for kind, cohort in (("s", active_week), ("a", assigned_week)):
             if cohort is not None and w >= cohort:
                 retention[(t, kind, cohort, w)] += 1
+                retention_people.append((t, p, kind, cohort, w))
     return {
         **_cells(facts),
+        **_dim_cells(facts, active),
+        "dim_retention_cells": _dim_retention(retention_people),
         "retention_cells": dict(retention),
         "course": facts,
         "checks": {k: (v[0], v[1], v[2], min(v[3], default=None)) for k, v in checks.items()},
@@ -158,8 +167,113 @@ def _cells(facts: dict[tuple[int, int, int], tuple[Any, ...]]) -> dict[str, Any]
     }
 
 
+def _person_values() -> dict[int, tuple[dict[str, str], bool]]:
+    """Each person's dimension values now (kind -> value) and whether they are active."""
+    from uptake.people.models import Person
+
+    out = {}
+    for p in Person.objects.all():
+        out[p.pk] = (
+            {
+                "d": p.department or "",
+                "l": p.location or "",
+                "m": "" if p.manager_id is None else str(p.manager_id),
+                "h": p.hire_date.strftime("%Y-%m") if p.hire_date else "",
+            },
+            p.is_active,
+        )
+    return out
+
+
+def _dim_cells(
+    facts: dict[tuple[int, int, int], tuple[Any, ...]], active: set[tuple[Any, ...]]
+) -> dict[str, Any]:
+    """The dimension cells (ADR 0017): the second-level cells again, per person's current
+    department / location / manager / hire month; active people per value and period."""
+    from uptake.enrollment.models import Enrollment
+
+    values = _person_values()
+    due = {
+        (e.tenant_id, e.person_id, e.course_id): e.due_at
+        for e in Enrollment.objects.filter(due_at__isnull=False)
+    }
+    cells: dict[Any, list[int]] = {}
+    done: Counter[Any] = Counter()
+    hours: Counter[Any] = Counter()
+    for (t, p, c), (first, last, started, completed, withdrawn, _deadline) in facts.items():
+        if first is None or not (withdrawn is None or withdrawn < last):
+            continue
+        d = due.get((t, p, c))
+        for kind, value in values[p][0].items():
+            key = (t, kind, value, c, _day(first), _day(d) if d else dt.date(9999, 12, 31))
+            row = cells.setdefault(key, [0, 0, 0, 0, 0])
+            row[0] += 1
+            row[1] += started is not None
+            row[2] += completed is not None
+            row[3] += started is not None and started <= first + dt.timedelta(days=7)
+            row[4] += d is not None and completed is not None and completed <= d
+            if completed is not None:
+                done[(t, kind, value, c, _day(completed))] += 1
+                h = max(0, int((completed - first).total_seconds() // 3600))
+                hours[(t, kind, value, c, h)] += 1
+    people: Counter[Any] = Counter()
+    for t, p, g, s in active:
+        dims, is_active = values[p]
+        for kind in ("d", "l", "h"):
+            people[(t, kind, dims[kind], g, s)] += 1
+        if g == "w" and is_active:
+            for kind in ("d", "l", "m"):
+                people[(t, kind.upper(), dims[kind], g, s)] += 1
+    return {
+        "dim_cells": {k: tuple(v) for k, v in cells.items()},
+        "dim_completion_cells": dict(done),
+        "dim_duration_cells": dict(hours),
+        "dim_active_cells": dict(people),
+    }
+
+
+def _dim_retention(rows: list[tuple[Any, ...]]) -> dict[Any, int]:
+    values = _person_values()
+    out: Counter[Any] = Counter()
+    for t, p, kind, cohort, w in rows:
+        for dkind in ("d", "l", "h"):
+            out[(t, dkind, values[p][0][dkind], kind, cohort, w)] += 1
+    return dict(out)
+
+
 def stored() -> dict[str, Any]:
     return {
+        "dim_retention_cells": {
+            (c.tenant_id, c.kind, c.value, c.cohort_kind, c.cohort_week, c.week): c.people
+            for c in DimRetentionCell.objects.all()
+            if c.people
+        },
+        "dim_cells": {
+            (c.tenant_id, c.kind, c.value, c.course_id, c.assigned_day, c.due_day): (
+                c.assigned,
+                c.started,
+                c.completed,
+                c.activated,
+                c.on_time,
+            )
+            for c in DimAssignmentCell.objects.all()
+            if any((c.assigned, c.started, c.completed, c.activated, c.on_time))
+        },
+        "dim_completion_cells": {
+            (c.tenant_id, c.kind, c.value, c.course_id, c.day): c.n
+            for c in DimCompletionCell.objects.all()
+            if c.n
+        },
+        "dim_duration_cells": {
+            (c.tenant_id, c.kind, c.value, c.course_id, c.hours): c.n
+            for c in DimDurationCell.objects.all()
+            if c.n
+        },
+        "dim_active_cells": {
+            (c.tenant_id, c.kind, c.value, c.grain, c.start): c.people
+            for c in DimActiveCell.objects.all()
+            if c.people
+        },
         "retention_cells": {
             (c.tenant_id, c.cohort_kind, c.cohort_week, c.week): c.people
             for c in RetentionCell.objects.all()

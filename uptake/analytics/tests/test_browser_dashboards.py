@@ -56,4 +56,7 @@ def test_admin_and_manager_dashboards_render_with_data(page, live_server) -> Non
     page.wait_for_load_state()
     assert page.get_by_role("heading", name="My team's adoption").is_visible()
     assert page.locator("#table-team tbody tr").count() >= 1
+    assert page.locator("svg.chart").count() >= 3
+    # The other charts on demand.
+    page.get_by_role("link", name="Show every chart").click()
     assert page.locator("svg.chart").count() >= 6

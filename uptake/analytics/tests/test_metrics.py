@@ -109,6 +109,18 @@ def test_assignment_metrics_match_a_recomputation(org) -> None:  # type: ignore[
     ]
     days = selectors.days_to_complete(scope=scope)
     assert rules.median(days) == pytest.approx(statistics.median(want_days), abs=1e-6)
+    # The comparison's mean and interval from three sums equal those from the values.
+    n, total, squares = selectors.days_to_complete_moments(scope=scope)
+    assert n == len(want_days)
+    half = len(want_days) // 2
+    first, second = want_days[:half], want_days[half:]
+    moments = [(len(g), sum(g), sum(x * x for x in g)) for g in (first, second)]
+    by_moments = rules.mean_difference_of_moments(moments[0], moments[1])
+    by_values = rules.mean_difference(first, second)
+    for name in ("a", "b", "difference", "low", "high"):
+        assert getattr(by_moments, name) == pytest.approx(getattr(by_values, name), rel=1e-6)
+    assert total == pytest.approx(sum(want_days), rel=1e-6)
+    assert squares == pytest.approx(sum(x * x for x in want_days), rel=1e-6)
     # The median time to complete is to the hour (whole hours, rounded down), from the cells.
     want_hours = [
         max(0, int((p["completed"] - p["assigned"]).total_seconds() // 3600))
@@ -319,3 +331,41 @@ def test_rate_is_none_for_nothing() -> None:
     assert rules.rate(0, 0) is None
     assert rules.median([]) is None
     assert rules.median([3, 1, 2, 10]) == 2.5
+
+
+@pytest.mark.parametrize("attr", ["department", "location", "hire_month"])
+def test_one_dimension_scopes_from_the_cells_equal_the_person_rows(  # type: ignore[no-untyped-def]
+    org, attr, monkeypatch
+) -> None:
+    """A scope of one department / location / hire month reads the dimension cells (ADR
+    0017): every figure equals the person-grain computation of the same scope."""
+    people = list(Person.objects.filter(tenant_id=org.tenant_id))
+    if attr == "hire_month":
+        values = sorted({p.hire_date.strftime("%Y-%m") for p in people if p.hire_date})
+    else:
+        values = sorted({getattr(p, attr) for p in people if getattr(p, attr)})
+    assert values
+    today = NOW.date()
+    since = today - dt.timedelta(weeks=12)
+
+    def figures(scope: Scope) -> tuple[Any, ...]:
+        return (
+            selectors.assignment_counts(scope=scope, now=NOW),
+            selectors.active_users(scope=scope, today=today),
+            selectors.retention(scope=scope, cohort="active", today=today),
+            selectors.retention(scope=scope, cohort="assigned", today=today),
+            selectors.median_days_to_complete(scope=scope),
+            selectors.completions_per_week(scope=scope, since=since),
+            selectors.cohort_trend(scope=scope, since=since, now=NOW),
+        )
+
+    for value in values[:3]:
+        scope = Scope(tenant_id=org.tenant_id, **{attr: value})
+        assert selectors.scope_dim(scope) is not None
+        got = figures(scope)
+        with monkeypatch.context() as m:
+            m.setattr(selectors, "scope_dim", lambda _scope: None)
+            assert not selectors.uses_cells(scope)
+            want = figures(scope)
+        assert got == want
+        assert got[0].assigned > 0

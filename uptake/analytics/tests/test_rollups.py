@@ -30,6 +30,13 @@ _event = st.tuples(
 )
 
 
+_move = st.tuples(
+    st.integers(0, 2),  # person index
+    st.sampled_from(["department", "location", "manager", "hire_date", "is_active"]),
+    st.integers(0, 2),  # which value
+)
+
+
 def _write(batch: list[tuple[Any, ...]], people: list[Any], tenant: Any) -> None:
     bulk = []
     for p, verb, course, minutes, attempt, single in batch:
@@ -55,17 +62,55 @@ def _write(batch: list[tuple[Any, ...]], people: list[Any], tenant: Any) -> None
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(batches=st.lists(st.lists(_event, max_size=25), min_size=1, max_size=5))
+@given(
+    batches=st.lists(
+        st.tuples(st.lists(_event, max_size=25), st.lists(_move, max_size=3)),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_rollups_equal_a_recomputation_from_raw_events(tenant, batches) -> None:  # type: ignore[no-untyped-def]
     people = list(_people(tenant))
+    _reset_people(people)
     LearningEvent.objects.all().delete()
     for model in rollups.ROLLUP_MODELS:
         model.objects.all().delete()  # type: ignore[attr-defined]
-    for batch in batches:
+    for batch, moves in batches:
         _write(batch, people, tenant)
+        # HR changes between batches (what the PersonChanged / PeopleImported handlers do).
+        for p, attribute, choice in moves:
+            _move_person(people, p, attribute, choice)
+        services.sync_people(tenant_id=tenant.pk, person_ids=[p.pk for p in people])
     assert reference.stored() == reference.expected()
     rollups.rebuild()
     assert reference.stored() == reference.expected()
+
+
+def _move_person(people: list[Any], p: int, attribute: str, choice: int) -> None:
+    from uptake.people.models import Person
+
+    value: Any = {
+        "department": ["", "Sales", "Support"][choice],
+        "location": ["", "Paris", "Lyon"][choice],
+        "manager": [None, people[(p + 1) % 3].pk, people[(p + 2) % 3].pk][choice],
+        "hire_date": [None, dt.date(2024, 3, 4), dt.date(2024, 11, 30)][choice],
+        "is_active": choice != 0,
+    }[attribute]
+    field = "manager_id" if attribute == "manager" else attribute
+    Person.objects.filter(pk=people[p].pk).update(**{field: value})
+
+
+def _reset_people(people: list[Any]) -> None:
+    from uptake.people.models import Person
+
+    for n, person in enumerate(people):
+        Person.objects.filter(pk=person.pk).update(
+            department=["Sales", "Support", ""][n],
+            location=["Paris", "", "Paris"][n],
+            manager_id=None if n == 0 else people[0].pk,
+            hire_date=None if n == 2 else dt.date(2024, 1 + n, 15),
+            is_active=True,
+        )
 
 
 def _people(tenant: Any) -> list[Any]:
@@ -114,3 +159,24 @@ def test_rebuild_command_recomputes_the_rollups(tenant) -> None:  # type: ignore
     ActivePeriod.objects.all().delete()
     call_command("rebuild_analytics", tenant=tenant.slug, stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert reference.stored() == want
+
+
+def test_an_hr_change_moves_the_person_between_dimension_cells(  # type: ignore[no-untyped-def]
+    tenant, django_capture_on_commit_callbacks
+) -> None:
+    from uptake.people import services as people_services
+
+    person = builders.person(tenant, department="Sales", location="Paris")
+    kw = dict(tenant_id=tenant.pk, person_id=person.pk, object_type="course", object_id=5)
+    services.record_event(verb=Verb.ASSIGNED, course_id=5, occurred_at=T0, **kw)  # type: ignore[arg-type]
+    services.record_event(  # type: ignore[arg-type]
+        verb=Verb.COURSE_COMPLETED, course_id=5, occurred_at=T0 + dt.timedelta(days=2), **kw
+    )
+    assert reference.stored() == reference.expected()
+    with django_capture_on_commit_callbacks(execute=True):
+        people_services.update_person(
+            actor=builders.actor_of(person), person=person, department="Support"
+        )
+    stored = reference.stored()
+    assert stored == reference.expected()
+    assert {k[2] for k in stored["dim_cells"] if k[1] == "d"} == {"Support"}
