@@ -75,7 +75,7 @@ def test_invalid_context_agents_and_groups_are_refused(context, message):
 
 
 def test_the_1_0_3_rules_still_apply_under_2_0():
-    with pytest.raises(rules.Invalid, match="verb.id"):
+    with pytest.raises(rules.Invalid, match=r"verb\.id"):
         v2.validate_statement(statement(verb={"id": "nope"}))
     with pytest.raises(rules.Invalid, match="unexpected"):
         v2.validate_statement(statement(colour="blue"))
