@@ -92,8 +92,9 @@ def validate_context_groups(value: Any, path: str) -> None:
 
 
 def _timestamp(value: Any, path: str) -> None:
-    rules.parse_timestamp(value, path)  # the 1.0.3 format rules first
-    if not _HAS_OFFSET.search(value.strip()):
+    """The offset 2.0 requires (the 1.0.3 rules check the rest of the format afterwards)."""
+    if isinstance(value, str) and not _HAS_OFFSET.search(value):
+        rules.parse_timestamp(value, path)  # not a timestamp at all: says so first
         _fail(path, "needs a time zone offset under xAPI 2.0 (Z or e.g. +02:00)")
 
 
@@ -104,10 +105,16 @@ def _without_v2(st: dict[str, Any], path: str) -> dict[str, Any]:
     pre = f"{path}." if path else ""
     ctx = st.get("context")
     if isinstance(ctx, dict) and any(k in ctx for k in V2_CONTEXT_KEYS):
+        # Content repeats the same lists statement after statement: a list whose text passed
+        # once is looked up, not walked again (the 1.0.3 rules' cache, ADR 0012).
         if "contextAgents" in ctx:
-            validate_context_agents(ctx["contextAgents"], f"{pre}context.contextAgents")
+            rules._checked(
+                ctx["contextAgents"], validate_context_agents, f"{pre}context.contextAgents", b"A"
+            )
         if "contextGroups" in ctx:
-            validate_context_groups(ctx["contextGroups"], f"{pre}context.contextGroups")
+            rules._checked(
+                ctx["contextGroups"], validate_context_groups, f"{pre}context.contextGroups", b"G"
+            )
         out["context"] = {k: v for k, v in ctx.items() if k not in V2_CONTEXT_KEYS}
     if "timestamp" in st:
         _timestamp(st["timestamp"], f"{pre}timestamp")
