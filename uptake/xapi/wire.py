@@ -147,7 +147,7 @@ def wants_v2(xreq: XRequest) -> bool:
 def check_version(xreq: XRequest) -> None:
     version = xreq.headers.get("x-experience-api-version")
     if version is None:
-        raise XapiError(400, "Send the X-Experience-API-Version header (1.0.3).")
+        raise XapiError(400, "Send the X-Experience-API-Version header (1.0.3 or 2.0.0).")
     if _ACCEPTED_VERSION_2.match(version.strip()):
         xreq.extra["v2"] = True
         return
