@@ -21,6 +21,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help install run test test-sqlite test-postgres lint fmt bench system-packages
 .PHONY: xapi-conformance
+.PHONY: xapi-conformance-2
 
 help:
 	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
@@ -78,3 +79,7 @@ bench: install
 # (LRS_CONFORMANCE_DIR, default ../lrs-conformance; see scripts/xapi-conformance).
 xapi-conformance: install
 	scripts/xapi-conformance
+
+# The same suite's xAPI 2.0.0 tests (requests sent with X-Experience-API-Version: 2.0.0).
+xapi-conformance-2: install
+	UPTAKE_XAPI_DEFAULT_VERSION=2.0.0 XAPI_VERSION=2.0.0 XAPI_CONFORMANCE_LOG=/tmp/xapi-conformance-2-last.json scripts/xapi-conformance

@@ -242,3 +242,7 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# xAPI: the version (1.0.3 or 2.0.0) the record store answers in when a request names none
+# (every request but /xapi/about must name one; ADR 0019).
+UPTAKE_XAPI_DEFAULT_VERSION = env("UPTAKE_XAPI_DEFAULT_VERSION", "1.0.3")

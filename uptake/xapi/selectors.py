@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from uptake.xapi import rules
+from uptake.xapi import v2 as xapi_v2
 from uptake.xapi.models import ActivityDefinition, Attachment, Credential, Document, Statement
 from uptake.xapi.services import DocumentKey, verb_ids
 
@@ -137,6 +138,7 @@ class StatementQuery:
     limit: int = MAX_LIMIT
     ascending: bool = False
     after: tuple[dt.datetime, int] | None = None  # the cursor of the `more` link
+    v2: bool = False  # an xAPI 2.0 query: related_agents also looks in contextAgents/Groups
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,8 @@ def _matches(st: dict[str, Any], q: StatementQuery) -> bool:
     if (
         q.agent is not None
         and q.related_agents
-        and rules.agent_key(q.agent) not in rules.related_agent_keys(st)
+        and rules.agent_key(q.agent)
+        not in (xapi_v2.related_agent_keys(st) if q.v2 else rules.related_agent_keys(st))
     ):
         return False
     return not (

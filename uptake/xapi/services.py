@@ -23,6 +23,7 @@ from uptake.core import bulk, clock
 from uptake.core.actor import Actor
 from uptake.core.errors import Conflict, ValidationFailed
 from uptake.xapi import rules
+from uptake.xapi import v2 as xapi_v2
 from uptake.xapi.models import ActivityDefinition, Attachment, Credential, Document, Statement, Verb
 from uptake.xapi.write_turn import write_turn
 
@@ -111,7 +112,9 @@ def compact(st: dict[str, Any]) -> str:
     return rules.dumps(body)
 
 
-def _check_attachments(statements: list[dict[str, Any]], parts: dict[str, AttachmentPart]) -> None:
+def _check_attachments(
+    statements: list[dict[str, Any]], parts: dict[str, AttachmentPart], *, v2: bool = False
+) -> None:
     """Every attachment without a fileUrl has its content in the request, and every part sent
     belongs to an attachment; signatures are checked against their statement."""
     wanted: set[str] = set()
@@ -133,7 +136,7 @@ def _check_attachments(statements: list[dict[str, Any]], parts: dict[str, Attach
                         f"statement {n}: a signature's contentType must be application/octet-stream"
                     )
                 try:
-                    rules.check_signature(st, part.content)
+                    (xapi_v2.check_signature if v2 else rules.check_signature)(st, part.content)
                 except rules.Invalid as exc:
                     raise ValidationFailed(f"statement {n}: {exc}") from exc
     extra = set(parts) - wanted
@@ -144,12 +147,12 @@ def _check_attachments(statements: list[dict[str, Any]], parts: dict[str, Attach
         )
 
 
-def _prepare(statements: list[Any]) -> list[dict[str, Any]]:
+def _prepare(statements: list[Any], *, v2: bool = False) -> list[dict[str, Any]]:
     out = []
     seen: set[str] = set()
     for n, raw in enumerate(statements):
         try:
-            st = rules.validate_statement(raw)
+            st = xapi_v2.validate_statement(raw) if v2 else rules.validate_statement(raw)
         except rules.Invalid as exc:
             where = f"statement {n}: " if len(statements) > 1 else ""
             raise ValidationFailed(f"{where}{exc}") from exc
@@ -160,6 +163,8 @@ def _prepare(statements: list[Any]) -> list[dict[str, Any]]:
         seen.add(st["id"])
         st.pop("stored", None)
         st.pop("authority", None)
+        if v2:
+            xapi_v2.stamp(st)
         out.append(st)
     return out
 
@@ -170,14 +175,16 @@ def store_statements(
     credential: Credential,
     statements: list[Any],
     attachments: dict[str, AttachmentPart] | None = None,
+    v2: bool = False,
 ) -> list[str]:
     """Validate and store a batch; returns the statement ids in order. All or nothing:
     ValidationFailed (400) for any invalid statement, StatementConflict (409) when an id is
     already stored with different content. A statement already stored with the same content
-    is not stored twice."""
+    is not stored twice. `v2`: the request came as xAPI 2.0 (validated by its rules, ADR 0019)."""
     parts = attachments or {}
-    prepared = _prepare(statements)
-    _check_attachments(prepared, parts)
+    prepared = _prepare(statements, v2=v2)
+    _check_attachments(prepared, parts, v2=v2)
+    same_statement = xapi_v2.same_statement if v2 else rules.same_statement
     tenant_id = credential.tenant_id
     with write_turn(), transaction.atomic():
         existing = _existing(tenant_id, [st["id"] for st in prepared])
@@ -186,7 +193,7 @@ def store_statements(
             old = existing.get(st["id"])
             if old is None:
                 new.append(st)
-            elif not rules.same_statement(old, st):
+            elif not same_statement(old, st):
                 raise StatementConflict(
                     f"A different statement with id {st['id']} is already stored; statements "
                     "cannot be changed."
@@ -520,6 +527,7 @@ def save_document(
     if_match: str | None = None,
     if_none_match: str | None = None,
     strict: bool = False,
+    exists_conflict: bool = False,
 ) -> Document:
     """PUT (replace) or POST (`merge`: JSON objects merged at the top level) one document.
     PreconditionFailed (412) when If-Match / If-None-Match do not hold; with `strict` (profile
@@ -531,6 +539,11 @@ def save_document(
         _check_preconditions(
             current, if_match=if_match, if_none_match=if_none_match, strict=strict and not merge
         )
+        if exists_conflict and current is not None and if_match is None and if_none_match is None:
+            # xAPI 2.0: a PUT without If-Match / If-None-Match must not replace a document.
+            raise Conflict(
+                "This document already exists: send If-Match with its ETag to replace it."
+            )
         if merge and current is not None:
             try:
                 old = json.loads(bytes(current.content))

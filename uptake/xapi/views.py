@@ -21,6 +21,7 @@ from uptake.cmi5 import lrs as cmi5_lrs
 from uptake.core.actor import Actor
 from uptake.core.errors import DomainError
 from uptake.xapi import rules, selectors, services, wire
+from uptake.xapi import v2 as xapi_v2
 from uptake.xapi.models import Document
 from uptake.xapi.services import DocumentKey
 from uptake.xapi.wire import XapiError, XRequest
@@ -50,9 +51,17 @@ def _endpoint(
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
         method = request.method or "GET"
+        v2 = False
         try:
             xreq = wire.parse(request)
             method = xreq.method
+            v2 = wire.wants_v2(xreq)
+            if v2 and xreq.extra.get("alternate"):
+                raise XapiError(
+                    400,
+                    "xAPI 2.0 has no alternate request syntax (?method=); send the request "
+                    "with its own method and headers.",
+                )
             if auth:
                 xreq.credential = wire.authenticate(xreq)
                 # An AU session's token (cmi5 fetch URL) reaches only its own session's data.
@@ -96,7 +105,7 @@ def _endpoint(
             response["X-Experience-API-Consistent-Through"] = selectors.format_stored(
                 services.stored_now()
             )
-        return wire.finish(response, method)
+        return wire.finish(response, method, v2=v2)
 
     return view
 
@@ -211,7 +220,11 @@ def statements_put(xreq: XRequest) -> HttpResponse:
         raise XapiError(400, "The statement's id differs from the statementId parameter.")
     body = {**body, "id": sid.lower()}
     services.store_statements(
-        actor=_actor(xreq), credential=_credential(xreq), statements=[body], attachments=parts
+        actor=_actor(xreq),
+        credential=_credential(xreq),
+        statements=[body],
+        attachments=parts,
+        v2=xreq.v2,
     )
     return wire.respond(204)
 
@@ -228,7 +241,11 @@ def statements_post(xreq: XRequest) -> HttpResponse:
     if not statements:
         raise XapiError(400, "The request has no statements.")
     ids = services.store_statements(
-        actor=_actor(xreq), credential=_credential(xreq), statements=statements, attachments=parts
+        actor=_actor(xreq),
+        credential=_credential(xreq),
+        statements=statements,
+        attachments=parts,
+        v2=xreq.v2,
     )
     return wire.respond(200, ids)
 
@@ -241,6 +258,10 @@ def _format(xreq: XRequest) -> str:
 
 
 def _render(xreq: XRequest, statements: list[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
+    if not xreq.v2:  # 1.0.x clients: statements without the 2.0-only properties (ADR 0019)
+        statements = [xapi_v2.for_v1(st) for st in statements]
+    elif fmt == "ids":
+        return [xapi_v2.format_ids(st) for st in statements]
     if fmt == "ids":
         return [rules.format_ids(st) for st in statements]
     if fmt == "canonical":
@@ -308,6 +329,7 @@ def statements_get(xreq: XRequest) -> HttpResponse:
         limit=limit,
         ascending=_bool_param(xreq, "ascending"),
         after=after,
+        v2=xreq.v2,
     )
     page = selectors.find_statements(tenant_id=_tenant(xreq), query=query)
     more = ""
@@ -380,6 +402,7 @@ def _documents(kind: str, params: set[str], id_param: str) -> Any:
             if_match=xreq.headers.get("if-match"),
             if_none_match=xreq.headers.get("if-none-match"),
             strict=kind != Document.Kind.STATE,
+            exists_conflict=xreq.v2 and not merge,
         )
         response = wire.respond(204)
         response["ETag"] = f'"{doc.etag}"'
@@ -444,7 +467,9 @@ def agents_get(xreq: XRequest) -> HttpResponse:
 
 def about_get(xreq: XRequest) -> HttpResponse:
     _only(xreq, set())
-    return wire.respond(200, {"version": ["1.0.3", "1.0.2", "1.0.1", "1.0.0"], "extensions": {}})
+    return wire.respond(
+        200, {"version": ["1.0.3", "1.0.2", "1.0.1", "1.0.0", xapi_v2.VERSION], "extensions": {}}
+    )
 
 
 activities = _endpoint({"GET": activities_get})

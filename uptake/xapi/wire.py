@@ -14,6 +14,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from uptake.core import clock
@@ -21,7 +22,9 @@ from uptake.xapi import rules, selectors, services
 from uptake.xapi.models import Credential
 
 VERSION = "1.0.3"
+VERSION_2 = "2.0.0"
 _ACCEPTED_VERSION = re.compile(r"^1\.0(?:\.\d+)?$")
+_ACCEPTED_VERSION_2 = re.compile(r"^2\.0(?:\.\d+)?$")
 _HEADER_FIELDS = {
     "authorization": "authorization",
     "x-experience-api-version": "x-experience-api-version",
@@ -49,6 +52,11 @@ class XRequest:
     credential: Credential | None = None
     path: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def v2(self) -> bool:
+        """Whether the request asked for xAPI 2.0 (X-Experience-API-Version: 2.0.x)."""
+        return bool(self.extra.get("v2"))
 
     @property
     def content_type(self) -> str:
@@ -99,7 +107,9 @@ def parse(request: HttpRequest) -> XRequest:
         raise XapiError(400, "The alternate request syntax needs the content form field.")
     if body and "content-type" not in new_headers:
         new_headers["content-type"] = "application/json"
-    return XRequest(method, params, new_headers, body, path=request.path)
+    xreq = XRequest(method, params, new_headers, body, path=request.path)
+    xreq.extra["alternate"] = True  # xAPI 2.0 has no alternate syntax (views refuse it)
+    return xreq
 
 
 def authenticate(xreq: XRequest) -> Credential:
@@ -125,12 +135,26 @@ def authenticate(xreq: XRequest) -> Credential:
     return credential
 
 
+def wants_v2(xreq: XRequest) -> bool:
+    """Whether the request's X-Experience-API-Version is 2.0.x (answered in 2.0.0). A request
+    without the header is answered in the deployment's default version (a setting, 1.0.3)."""
+    version = xreq.headers.get("x-experience-api-version")
+    if version is None:
+        return str(settings.UPTAKE_XAPI_DEFAULT_VERSION).startswith("2.")
+    return bool(_ACCEPTED_VERSION_2.match(version.strip()))
+
+
 def check_version(xreq: XRequest) -> None:
     version = xreq.headers.get("x-experience-api-version")
     if version is None:
-        raise XapiError(400, "Send the X-Experience-API-Version header (1.0.3).")
+        raise XapiError(400, "Send the X-Experience-API-Version header (1.0.3 or 2.0.0).")
+    if _ACCEPTED_VERSION_2.match(version.strip()):
+        xreq.extra["v2"] = True
+        return
     if not _ACCEPTED_VERSION.match(version.strip()):
-        raise XapiError(400, f"xAPI version {version!r} is not supported; use 1.0.x (1.0.3).")
+        raise XapiError(
+            400, f"xAPI version {version!r} is not supported; use 1.0.x (1.0.3) or 2.0.x (2.0.0)."
+        )
 
 
 def respond(
@@ -156,8 +180,8 @@ def error(status: int, message: str) -> HttpResponse:
     return response
 
 
-def finish(response: HttpResponse, method: str) -> HttpResponse:
-    response["X-Experience-API-Version"] = VERSION
+def finish(response: HttpResponse, method: str, *, v2: bool = False) -> HttpResponse:
+    response["X-Experience-API-Version"] = VERSION_2 if v2 else VERSION
     if method == "HEAD":
         response.content = b""
     return response

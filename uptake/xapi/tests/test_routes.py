@@ -30,11 +30,12 @@ def test_requests_without_credentials_or_with_a_wrong_secret_are_refused(lrs, te
     assert response["WWW-Authenticate"].startswith("Basic")
 
 
-def test_the_version_header_is_required_and_must_be_1_0_x(tenant):
+def test_the_version_header_is_required_and_must_be_1_0_x_or_2_0_x(tenant):
     client = make_client(tenant)
     client.headers.pop("HTTP_X_EXPERIENCE_API_VERSION")
     assert client.get("statements").status_code == 400
-    assert client.get("statements", HTTP_X_EXPERIENCE_API_VERSION="2.0.0").status_code == 400
+    assert client.get("statements", **{"X-Experience-API-Version": "3.0.0"}).status_code == 400
+    assert client.get("statements", **{"X-Experience-API-Version": "2.0.0"}).status_code == 200
 
 
 def test_post_then_get_a_statement_by_id(lrs):
