@@ -70,7 +70,7 @@ def address(addr: str) -> str:
     """An address for a header and the envelope: a non-ASCII domain in IDNA (punycode);
     a display name with non-ASCII or specials encoded/quoted by `formataddr`."""
     name, email_addr = parseaddr(addr)
-    if not email_addr:
+    if "@" not in email_addr:
         raise ValueError(f"Not an email address: {addr!r}")
     if not email_addr.isascii():
         local, _, domain = email_addr.rpartition("@")
@@ -129,8 +129,8 @@ def _attachment(attachment: dict[str, Any]) -> str:
         head, _, rest = part.partition(CRLF)
         return f"{head}{CRLF}{disposition}{rest}"
     data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-    encoded = binascii.b2a_base64(data).decode("ascii")  # one line; wrap at 76
-    lines = CRLF.join(encoded[i : i + 76] for i in range(0, len(encoded.rstrip("\n")), 76))
+    encoded = binascii.b2a_base64(data, newline=False).decode("ascii")  # one line; wrap at 76
+    lines = CRLF.join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
     return (
         f'Content-Type: {mimetype}; name="{safe_name}"{CRLF}{disposition}'
         f"Content-Transfer-Encoding: base64{CRLF}{CRLF}{lines}{CRLF}"
@@ -140,7 +140,9 @@ def _attachment(attachment: dict[str, Any]) -> str:
 def _multipart(subtype: str, parts: list[str]) -> str:
     """A multipart part (its Content-Type header, a blank line, the parts between boundaries)."""
     boundary = f"=_{secrets.token_hex(12)}"
-    inner = "".join(f"--{boundary}{CRLF}{part}" for part in parts)
+    # Each part ends with CRLF; the CRLF before a boundary belongs to the boundary (RFC 2046),
+    # so one more keeps the part's own last line end (as Python's generator does).
+    inner = "".join(f"--{boundary}{CRLF}{part}{CRLF}" for part in parts)
     return (
         f'Content-Type: multipart/{subtype}; boundary="{boundary}"{CRLF}{CRLF}'
         f"{inner}--{boundary}--{CRLF}"
