@@ -228,7 +228,7 @@ def next_send_time(now: dt.datetime, *, window: Window, tz: ZoneInfo) -> dt.date
 # --- Frequency cap ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per queued nudge in a sweep: plain slots, no frozen __setattr__
 class Candidate:
     """A nudge the sweep would like to send to `person_id`."""
 

@@ -473,9 +473,11 @@ def _decide_page(
     send_times: dict[tuple[dt.datetime, str | None], dt.datetime] = {}
     no_delay = dt.timedelta()
     experiment = bool(design.arms or design.holdout_percent)
+    campaign_id, tenant_id = campaign.pk, campaign.tenant_id  # model attributes: read once
+    priority, mandatory, candidate = campaign.priority, campaign.mandatory, rules.Candidate
     for row, occ in wanted:
         person_id = row[1]
-        arm = rules.arm_for(person_id, campaign.pk, design) if experiment else ""
+        arm = rules.arm_for(person_id, campaign_id, design) if experiment else ""
         recipient = person_id
         tz_name = row[8]
         status, reason = queued, ""
@@ -516,13 +518,7 @@ def _decide_page(
         rows.append(record)  # type: ignore[arg-type]
         if status == queued:
             candidates.append(
-                rules.Candidate(
-                    ref=len(rows) - 1,
-                    person_id=recipient,
-                    priority=campaign.priority,
-                    mandatory=campaign.mandatory,
-                    capped=not occ.escalation,
-                )
+                candidate(len(rows) - 1, recipient, priority, mandatory, not occ.escalation)
             )
     recipients = {c.person_id for c in candidates}
     first_send: dict[int, dt.datetime] = {}
@@ -561,8 +557,8 @@ def _decide_page(
         ],
         [
             (
-                campaign.tenant_id,
-                campaign.pk,
+                tenant_id,
+                campaign_id,
                 r[0],
                 r[1],
                 r[2],
@@ -600,15 +596,25 @@ def _insert_nudges(names: list[str], rows: list[tuple[Any, ...]]) -> None:
     """Insert decided nudges, skipping any already decided (the idempotency key). PostgreSQL:
     COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING (executemany costs
     a round trip per row); SQLite: INSERT OR IGNORE through executemany (in-process)."""
-    if connection.vendor != "postgresql":
-        insert_rows(Nudge, names, rows, ignore_conflicts=True)
-        return
     if not rows:
         return
     qn = connection.ops.quote_name
     table = Nudge._meta.db_table
     columns = [str(Nudge._meta.get_field(n).column) for n in names]  # type: ignore[union-attr]
     cols = ", ".join(qn(c) for c in columns)
+    if connection.vendor == "sqlite":
+        # The values are database-ready (ids, text, booleans, timestamps formatted by
+        # `db_time`): no per-value preparation (bulk.insert_rows would convert each again).
+        marks = ", ".join(["%s"] * len(columns))
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT OR IGNORE INTO {qn(table)} ({cols}) VALUES ({marks})",  # noqa: S608
+                rows,
+            )
+        return
+    if connection.vendor != "postgresql":
+        insert_rows(Nudge, names, rows, ignore_conflicts=True)
+        return
     with connection.cursor() as cursor:
         # Identifiers come from the model's metadata and are quoted; values go through COPY.
         cursor.execute(
