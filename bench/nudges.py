@@ -446,10 +446,11 @@ def _send(env: dict[str, str], emails: int, workers: int, server: str) -> tuple[
                 p.kill()
         controller.stop()
     if counter.n:
+        per = max(counter.n - 1, 1)  # emails after the first
         print(
             f"  CPU from the first email to the last: workers {worker_cpu:.1f} s "
-            f"({worker_cpu / max(counter.n - 1, 1) * 1000:.2f} ms per email), the SMTP server ({server}) "
-            f"{server_cpu:.1f} s ({server_cpu / max(counter.n - 1, 1) * 1000:.2f} ms per email); load average "
+            f"({worker_cpu / per * 1000:.2f} ms per email), the SMTP server ({server}) "
+            f"{server_cpu:.1f} s ({server_cpu / per * 1000:.2f} ms per email); load average "
             f"{os.getloadavg()[0]:.1f}"
         )
     if counter.n > 1:

@@ -199,7 +199,10 @@ def _send(message: OutboxMessage, connection: Any = None) -> None:
         # Composed at enqueue (ADR 0016): one SMTP transaction, nothing built here.
         if connection.connection is None:
             connection.open()
-        connection.connection.sendmail(p["mail_from"], p["rcpt"], p["raw"].encode("ascii"))
+        smtp = connection.connection
+        if smtp is None:  # open() failed silently (fail_silently backends)
+            raise ConnectionError("Could not connect to the SMTP server.")
+        smtp.sendmail(p["mail_from"], p["rcpt"], p["raw"].encode("ascii"))
         return
     email = EmailMultiAlternatives(
         subject=p["subject"],
