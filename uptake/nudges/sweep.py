@@ -661,18 +661,6 @@ def _page_cache() -> Iterator[None]:
     """SQLite: a 64 MB page cache for the sweep (the default 2 MB makes every index probe of
     the enrolment scan and every index write of the nudge inserts a read from the OS), put
     back afterwards. Pages are only cached when read, so memory grows only as needed."""
-    if connection.vendor == "postgresql":
-        # The enrolment scan streams through a server-side cursor, which PostgreSQL plans for
-        # its first 10% of rows (cursor_tuple_fraction): nested loops and index walks that
-        # are slow when, as here, every row is read. The sweep reads them all.
-        with connection.cursor() as cursor:
-            cursor.execute("SET cursor_tuple_fraction = 1.0")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET cursor_tuple_fraction")
-        return
     if connection.vendor != "sqlite":
         yield
         return
