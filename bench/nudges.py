@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -236,7 +237,95 @@ def _seed(people: int, seed: int) -> int:
     return len(rows)
 
 
-def _send(env: dict[str, str], emails: int, workers: int) -> tuple[float, int]:
+class _Sink:
+    """A minimal SMTP server on loopback that accepts every message and discards it: enough
+    SMTP for smtplib (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; pipelining works), a
+    few microseconds per message, so the server is not what limits the workers. asyncio in a
+    thread of this process (the benchmark's main thread only waits meanwhile, so this
+    process's CPU time while sending is the server's)."""
+
+    def __init__(self, counter: Any) -> None:
+        import asyncio
+
+        self.counter = counter
+        self.loop = asyncio.new_event_loop()
+        self.port = _common.free_port()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import asyncio
+
+        counter = self.counter
+
+        class Proto(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                self.t = transport
+                self.buf = b""
+                self.data = False
+                transport.write(b"220 sink ESMTP\r\n")
+
+            def data_received(self, chunk: bytes) -> None:
+                self.buf += chunk
+                out = []
+                while True:
+                    if self.data:
+                        end = self.buf.find(b"\r\n.\r\n")
+                        if end < 0:
+                            break
+                        self.buf = self.buf[end + 5 :]
+                        self.data = False
+                        counter.received()
+                        out.append(b"250 OK queued\r\n")
+                        continue
+                    line, sep, rest = self.buf.partition(b"\r\n")
+                    if not sep:
+                        break
+                    self.buf = rest
+                    verb = line[:4].upper()
+                    if verb == b"EHLO":
+                        out.append(b"250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+                    elif verb == b"DATA":
+                        self.data = True
+                        self.buf = b"\r\n" + self.buf  # so an empty body still ends
+                        out.append(b"354 go ahead\r\n")
+                    elif verb == b"QUIT":
+                        out.append(b"221 bye\r\n")
+                        self.t.write(b"".join(out))
+                        self.t.close()
+                        return
+                    else:
+                        out.append(b"250 OK\r\n")
+                if out:
+                    self.t.write(b"".join(out))
+
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(
+            self.loop.create_server(Proto, "127.0.0.1", self.port)
+        )
+        self.ready.set()
+        self.loop.run_forever()
+        server.close()
+
+    def start(self) -> None:
+        self.thread.start()
+        self.ready.wait(10)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _send(env: dict[str, str], emails: int, workers: int, server: str) -> tuple[float, int]:
     """Dispatch `emails` nudges and time two db_workers delivering them to a local SMTP server."""
     from aiosmtpd.controller import Controller
     from django.conf import settings
@@ -249,23 +338,34 @@ def _send(env: dict[str, str], emails: int, workers: int) -> tuple[float, int]:
         def __init__(self) -> None:
             self.n = 0
             self.done = threading.Event()
+            self.started = threading.Event()
             self.lock = threading.Lock()
 
         first = last = 0.0
+        target = 0
 
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        def received(self) -> None:
             with self.lock:
                 self.n += 1
                 self.last = time.perf_counter()
                 if self.n == 1:
                     self.first = self.last
+                    self.started.set()
                 if self.n >= self.target:
                     self.done.set()
+
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            self.received()
             return "250 OK"
 
     counter = Counter()
-    port = _common.free_port()
-    controller = Controller(counter, hostname="127.0.0.1", port=port)
+    controller: Any
+    if server == "aiosmtpd":
+        port = _common.free_port()
+        controller = Controller(counter, hostname="127.0.0.1", port=port)
+    else:
+        controller = _Sink(counter)
+        port = controller.port
     controller.start()
     settings.TASKS = {
         "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "email"]}
@@ -282,6 +382,10 @@ def _send(env: dict[str, str], emails: int, workers: int) -> tuple[float, int]:
     Nudge.objects.filter(status="queued", dispatched_at__isnull=True).exclude(pk__in=keep).update(
         send_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
     )
+    from uptake.core import clock
+
+    # On a kept database (--send-only) earlier runs parked these in 2100: due now.
+    Nudge.objects.filter(pk__in=keep, send_at__gt=clock.now()).update(send_at=clock.now())
     t0 = time.perf_counter()
     dispatch_due()
     dispatched = time.perf_counter() - t0
@@ -301,6 +405,7 @@ def _send(env: dict[str, str], emails: int, workers: int) -> tuple[float, int]:
     }
     procs = []
     t0 = time.perf_counter()
+    server_cpu0 = time.process_time()
     for i in range(workers):
         procs.append(
             subprocess.Popen(
@@ -323,8 +428,14 @@ def _send(env: dict[str, str], emails: int, workers: int) -> tuple[float, int]:
             )
         )
     try:
+        # The workers' CPU from their first email on (Django's start-up is not sending).
+        counter.started.wait(timeout=120)
+        worker_cpu0 = sum(_proc_cpu(p.pid) for p in procs)
+        server_cpu0 = time.process_time()
         counter.done.wait(timeout=max(120, target / 20))
         elapsed = time.perf_counter() - t0
+        server_cpu = time.process_time() - server_cpu0
+        worker_cpu = sum(_proc_cpu(p.pid) for p in procs) - worker_cpu0
     finally:
         for p in procs:
             p.terminate()
@@ -334,6 +445,14 @@ def _send(env: dict[str, str], emails: int, workers: int) -> tuple[float, int]:
             except subprocess.TimeoutExpired:
                 p.kill()
         controller.stop()
+    if counter.n:
+        per = max(counter.n - 1, 1)  # emails after the first
+        print(
+            f"  CPU from the first email to the last: workers {worker_cpu:.1f} s "
+            f"({worker_cpu / per * 1000:.2f} ms per email), the SMTP server ({server}) "
+            f"{server_cpu:.1f} s ({server_cpu / per * 1000:.2f} ms per email); load average "
+            f"{os.getloadavg()[0]:.1f}"
+        )
     if counter.n > 1:
         print(
             f"  workers started in {counter.first - t0:.1f}s (Django start-up, no bytecode "
@@ -357,6 +476,13 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the sweep")
     parser.add_argument("--db", type=Path, help="keep the SQLite database here (seeded once)")
     parser.add_argument("--sweep-only", action="store_true", help="skip the sending part")
+    parser.add_argument("--send-only", action="store_true", help="skip the sweeps (kept --db)")
+    parser.add_argument(
+        "--smtp",
+        choices=["sink", "aiosmtpd"],
+        default="sink",
+        help="the SMTP server: a minimal accept-and-discard one (default) or aiosmtpd",
+    )
     parser.add_argument("--sweep-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sweep_child:
@@ -364,7 +490,8 @@ def main() -> int:
             import cProfile
             import pstats
 
-            profiler = cProfile.Profile()
+            # CPU time, not wall: on a shared machine wall time is mostly waiting for a core.
+            profiler = cProfile.Profile(time.process_time)
             profiler.enable()
             _sweep_child()
             profiler.disable()
@@ -395,6 +522,8 @@ def main() -> int:
         "DJANGO_SETTINGS_MODULE": "uptake.settings",
         "UPTAKE_LOG_LEVEL": "WARNING",
     }
+    if args.send_only:
+        return _report_send(env, args, suffix)
     flags = ["--sweep-child", *(["--profile"] if args.profile else [])]
     child = subprocess.run(
         [sys.executable, __file__, *flags],
@@ -440,7 +569,11 @@ def main() -> int:
     _common.result(f"nudges_sweep_next{suffix}", float(secs), "s", f"<={GOALS['sweep']:g}")
     if args.sweep_only:
         return 0
-    elapsed, received = _send(env, args.emails, args.workers)
+    return _report_send(env, args, suffix)
+
+
+def _report_send(env: dict[str, str], args: argparse.Namespace, suffix: str) -> int:
+    elapsed, received = _send(env, args.emails, args.workers, args.smtp)
     print(f"  sending: {received:,} emails received in {elapsed:.1f}s by {args.workers} workers")
     _common.result(
         f"nudges_send_rate{suffix}",

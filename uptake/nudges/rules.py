@@ -96,47 +96,65 @@ def due_occurrences(
 
     At most one learner occurrence per call (the latest due one: a sweep that was down for a
     while never sends a burst of stale repeats) plus, for overdue campaigns, the escalation."""
-    out: list[Occurrence] = []
+    # Called once per examined enrolment (hundreds of thousands in a catch-up sweep): no
+    # closure, the common triggers first, each occurrence checked inline.
     t = spec.trigger
-    is_open = facts.status in OPEN_STATUSES
-
-    def add(occ: Occurrence) -> None:
-        if since <= occ.at <= now and (occ.expires_at is None or now < occ.expires_at):
-            out.append(occ)
-
+    status = facts.status
     if t == Trigger.ASSIGNED:
-        if facts.status != "withdrawn":
-            add(Occurrence(f"assigned:{facts.assigned_at:%Y%m%d%H%M%S}", facts.assigned_at))
-    elif t == Trigger.NOT_STARTED:
-        if facts.status == "assigned":
-            at = facts.assigned_at + _day(spec.days)
-            add(Occurrence(f"not_started:{facts.assigned_at:%Y%m%d%H%M%S}", at, facts.due_at))
-    elif t == Trigger.DUE_SOON:
-        if is_open and facts.due_at is not None:
-            at = facts.due_at - _day(spec.days)
-            add(Occurrence(f"due_soon:{facts.due_at:%Y%m%d%H%M%S}", at, facts.due_at))
-    elif t == Trigger.OVERDUE:
-        if is_open and facts.due_at is not None and now >= facts.due_at:
-            every = _day(max(spec.repeat_every_days, 1))
-            k = min(int((now - facts.due_at) / every), max(spec.max_repeats, 1) - 1)
-            at = facts.due_at + k * every
-            expires = facts.due_at + (k + 1) * every if k + 1 < spec.max_repeats else None
-            add(Occurrence(f"overdue:{facts.due_at:%Y%m%d%H%M%S}:{k + 1}", at, expires))
-            if spec.escalate_after_days is not None:
-                esc_at = facts.due_at + _day(spec.escalate_after_days)
-                add(Occurrence(f"escalation:{facts.due_at:%Y%m%d%H%M%S}", esc_at, escalation=True))
-    elif t == Trigger.INACTIVE:
+        at = facts.assigned_at
+        if status != "withdrawn" and since <= at <= now:
+            return [Occurrence(f"assigned:{at:%Y%m%d%H%M%S}", at)]
+        return []
+    if t == Trigger.NOT_STARTED:
+        if status != "assigned":
+            return []
+        at = facts.assigned_at + _day(spec.days)
+        expires = facts.due_at
+        if since <= at <= now and (expires is None or now < expires):
+            return [Occurrence(f"not_started:{facts.assigned_at:%Y%m%d%H%M%S}", at, expires)]
+        return []
+    if t == Trigger.DUE_SOON:
+        due = facts.due_at
+        if status not in OPEN_STATUSES or due is None:
+            return []
+        at = due - _day(spec.days)
+        if since <= at <= now and now < due:
+            return [Occurrence(f"due_soon:{due:%Y%m%d%H%M%S}", at, due)]
+        return []
+    if t == Trigger.OVERDUE:
+        due = facts.due_at
+        if status not in OPEN_STATUSES or due is None or now < due:
+            return []
+        out: list[Occurrence] = []
+        every = _day(max(spec.repeat_every_days, 1))
+        k = min(int((now - due) / every), max(spec.max_repeats, 1) - 1)
+        at = due + k * every
+        expires = due + (k + 1) * every if k + 1 < spec.max_repeats else None
+        if since <= at <= now and (expires is None or now < expires):
+            out.append(Occurrence(f"overdue:{due:%Y%m%d%H%M%S}:{k + 1}", at, expires))
+        if spec.escalate_after_days is not None:
+            esc_at = due + _day(spec.escalate_after_days)
+            if since <= esc_at <= now:
+                out.append(Occurrence(f"escalation:{due:%Y%m%d%H%M%S}", esc_at, escalation=True))
+        return out
+    if t == Trigger.INACTIVE:
         last = facts.last_activity_at or facts.started_at
-        if facts.status == "in_progress" and last is not None:
-            add(Occurrence(f"inactive:{last:%Y%m%d%H%M%S}", last + _day(spec.days)))
-    elif t == Trigger.COMPLETED:
-        if facts.status == "completed" and facts.completed_at is not None:
-            add(Occurrence("completed", facts.completed_at))
-    elif t == Trigger.STEP_UNLOCKED:
+        if status != "in_progress" or last is None:
+            return []
+        at = last + _day(spec.days)
+        if since <= at <= now:
+            return [Occurrence(f"inactive:{last:%Y%m%d%H%M%S}", at)]
+        return []
+    if t == Trigger.COMPLETED:
+        at = facts.completed_at  # type: ignore[assignment]
+        if status == "completed" and at is not None and since <= at <= now:
+            return [Occurrence("completed", at)]
+        return []
+    if t == Trigger.STEP_UNLOCKED:
         unlocked = facts.unlocked_at
-        if unlocked is not None and facts.status != "withdrawn":
-            add(Occurrence(f"unlocked:{facts.unlocked_step}", unlocked))
-    return out
+        if unlocked is not None and status != "withdrawn" and since <= unlocked <= now:
+            return [Occurrence(f"unlocked:{facts.unlocked_step}", unlocked)]
+    return []
 
 
 def still_applies(trigger: str, *, status: str, escalation: bool = False) -> bool:
@@ -210,7 +228,7 @@ def next_send_time(now: dt.datetime, *, window: Window, tz: ZoneInfo) -> dt.date
 # --- Frequency cap ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per queued nudge in a sweep: plain slots, no frozen __setattr__
 class Candidate:
     """A nudge the sweep would like to send to `person_id`."""
 
