@@ -327,12 +327,21 @@ class PersonDims(models.Model):
         return f"{self.person_id}: {self.department} / {self.location}"
 
 
-class DimAssignmentCell(models.Model):
-    """AssignmentCell per dimension value."""
+class DimensionCell(models.Model):
+    """The columns every people-dimension cell starts with (ADR 0017): the dimension kind
+    (department, location, manager, hire month) and the person's value for it."""
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=1)
     value = models.CharField(max_length=100)
+
+    class Meta:
+        abstract = True
+
+
+class DimAssignmentCell(DimensionCell):
+    """AssignmentCell per dimension value."""
+
     course_id = models.BigIntegerField()
     assigned_day = models.DateField()
     due_day = models.DateField()
@@ -354,12 +363,9 @@ class DimAssignmentCell(models.Model):
         return f"{self.kind}={self.value} course {self.course_id} {self.assigned_day}"
 
 
-class DimCompletionCell(models.Model):
+class DimCompletionCell(DimensionCell):
     """CompletionCell per dimension value."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=1)
-    value = models.CharField(max_length=100)
     course_id = models.BigIntegerField()
     day = models.DateField()
     n = models.IntegerField(default=0)
@@ -376,12 +382,9 @@ class DimCompletionCell(models.Model):
         return f"{self.kind}={self.value} course {self.course_id} {self.day}: {self.n}"
 
 
-class DimDurationCell(models.Model):
+class DimDurationCell(DimensionCell):
     """DurationCell per dimension value."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=1)
-    value = models.CharField(max_length=100)
     course_id = models.BigIntegerField()
     hours = models.IntegerField()
     n = models.IntegerField(default=0)
@@ -398,14 +401,11 @@ class DimDurationCell(models.Model):
         return f"{self.kind}={self.value} course {self.course_id} {self.hours} h: {self.n}"
 
 
-class DimActiveCell(models.Model):
+class DimActiveCell(DimensionCell):
     """People active in a period per dimension value. Kinds "d" / "l" / "h": everyone, every
     grain (active users of a department, location, hire month); "D" / "L" / "M": active people
     (Person.is_active) only, weeks only (the heatmap's rows by department, location, manager)."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=1)
-    value = models.CharField(max_length=100)
     grain = models.CharField(max_length=1, choices=Grain.choices)
     start = models.DateField()
     people = models.IntegerField(default=0)
@@ -422,13 +422,10 @@ class DimActiveCell(models.Model):
         return f"{self.kind}={self.value} {self.grain} {self.start}: {self.people}"
 
 
-class DimRetentionCell(models.Model):
+class DimRetentionCell(DimensionCell):
     """RetentionCell per dimension value (kinds "d", "l", "h"): the retention curves of one
     department, location or hire month."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=1)
-    value = models.CharField(max_length=100)
     cohort_kind = models.CharField(max_length=1)
     cohort_week = models.DateField()
     week = models.DateField()
