@@ -17,7 +17,7 @@ from uptake.xapi.fastpath import XapiHandler, with_xapi_fast_path
 from uptake.xapi.models import Credential
 from uptake.xapi.tests.conftest import XapiClient
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def _environ(path: str, token: str, body: bytes = b"", method: str = "GET", **extra: str) -> Any:
