@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "uptake.core.middleware.ViewerTimezoneMiddleware",
     "uptake.web.middleware.DomainErrorMiddleware",
-    "uptake.cmi5.cors.XapiCorsMiddleware",
+    "uptake.xapi.cors.XapiCorsMiddleware",
 ]
 
 ROOT_URLCONF = "uptake.urls"

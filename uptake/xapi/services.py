@@ -63,6 +63,9 @@ def revoke_credential(*, actor: Actor, credential: Credential) -> Credential:
     if credential.revoked_at is None:
         credential.revoked_at = clock.now()
         credential.save(update_fields=["revoked_at", "updated_at"])
+    from uptake.xapi import wire  # (wire imports services)
+
+    wire.forget_credential(credential.key)
     return credential
 
 

@@ -10,6 +10,7 @@ import hmac
 import json
 import re
 import secrets
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,7 +125,11 @@ def authenticate(xreq: XRequest) -> Credential:
     key, sep, secret = decoded.partition(":")
     if not sep:
         raise XapiError(401, "The Authorization header is malformed.")
-    credential = selectors.credential_for(key)
+    credential = _cached_credential(key)
+    if credential is None:
+        credential = selectors.credential_for(key)
+        if credential is not None:
+            _remember_credential(credential)
     if credential is None or not hmac.compare_digest(
         credential.secret_hash, services.hash_secret(secret)
     ):
@@ -132,6 +137,7 @@ def authenticate(xreq: XRequest) -> Credential:
     now = clock.now()
     if credential.last_used_at is None or (now - credential.last_used_at).total_seconds() > 60:
         Credential.objects.filter(pk=credential.pk).update(last_used_at=now)
+        credential.last_used_at = now
     return credential
 
 
@@ -142,6 +148,44 @@ def wants_v2(xreq: XRequest) -> bool:
     if version is None:
         return str(settings.UPTAKE_XAPI_DEFAULT_VERSION).startswith("2.")
     return bool(_ACCEPTED_VERSION_2.match(version.strip()))
+
+
+# Ordinary credentials read from the database, kept by this process for a few seconds: the
+# lookup was a query on every request (ADR 0018). What is kept is the row (with the secret's
+# hash): the secret sent is still checked against it on every request. A credential revoked
+# here is forgotten at once (`forget_credential`); one revoked by another process stops
+# working here within CREDENTIAL_TTL seconds. cmi5 AU session tokens are never kept (their
+# session's end revokes them and must take effect at once).
+CREDENTIAL_TTL = 5.0
+_CREDENTIALS_MAX = 1000
+_credentials: dict[str, tuple[float, Credential]] = {}
+
+
+def _cached_credential(key: str) -> Credential | None:
+    found = _credentials.get(key)
+    if found is None:
+        return None
+    expires, credential = found
+    if time.monotonic() >= expires:
+        _credentials.pop(key, None)
+        return None
+    return credential
+
+
+def _remember_credential(credential: Credential) -> None:
+    if not credential.key.startswith(services.KEY_PREFIX):
+        return
+    if len(_credentials) >= _CREDENTIALS_MAX:
+        _credentials.clear()
+    _credentials[credential.key] = (time.monotonic() + CREDENTIAL_TTL, credential)
+
+
+def forget_credential(key: str) -> None:
+    _credentials.pop(key, None)
+
+
+def forget_credentials() -> None:
+    _credentials.clear()
 
 
 def check_version(xreq: XRequest) -> None:
