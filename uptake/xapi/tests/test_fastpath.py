@@ -9,6 +9,8 @@ import sys
 from typing import Any
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 from django.utils import timezone, translation
 
 from uptake.core.actor import Actor
@@ -39,6 +41,20 @@ def _environ(path: str, token: str, body: bytes = b"", method: str = "GET", **ex
     }
     env.update(extra)
     return env
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection() -> Any:
+    """The handler closes old database connections when a request starts and finishes, as in
+    production; Django's test client turns that off because the test's transaction lives on
+    the connection (PostgreSQL would lose it). Called directly here, so the same is done."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 def _call(app: Any, environ: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
