@@ -50,45 +50,55 @@ def _relevant_types(item: dict[str, Any], path: str) -> None:
             _fail(f"{path}.relevantTypes[{n}]", "must be an IRI (e.g. http://...)")
 
 
-def validate_context_agents(value: Any, path: str) -> None:
-    """`contextAgents`: an array of {objectType "contextAgent", agent, relevantTypes?}."""
+def _validate_context_list(
+    value: Any, path: str, *, kind: str, member: str, keys: frozenset[str], check: Any
+) -> None:
+    """An array of {objectType `kind`, `member`, relevantTypes?}; `check(member, path)`."""
     if not isinstance(value, list):
-        _fail(path, "must be an array of contextAgent objects")
+        _fail(path, f"must be an array of {kind} objects")
     for n, item in enumerate(value):
         here = f"{path}[{n}]"
         if not isinstance(item, dict):
             _fail(here, "must be a JSON object")
-        extra = set(item) - _CONTEXT_AGENT_KEYS
+        extra = set(item) - keys
         if extra:
             _fail(here, f"unexpected properties {sorted(extra)}")
-        if item.get("objectType") != "contextAgent":
-            _fail(f"{here}.objectType", 'must be "contextAgent"')
-        if "agent" not in item:
-            _fail(here, "needs an agent")
-        rules.validate_agent(item["agent"], f"{here}.agent")
+        if item.get("objectType") != kind:
+            _fail(f"{here}.objectType", f'must be "{kind}"')
+        if member not in item:
+            _fail(here, f"needs {'an' if member[0] in 'aeiou' else 'a'} {member}")
+        check(item[member], f"{here}.{member}")
         _relevant_types(item, here)
+
+
+def _context_group_member(group: Any, path: str) -> None:
+    if isinstance(group, dict) and "objectType" not in group:
+        _fail(f"{path}.objectType", 'must be "Group"')
+    rules.validate_group(group, path)
+
+
+def validate_context_agents(value: Any, path: str) -> None:
+    """`contextAgents`: an array of {objectType "contextAgent", agent, relevantTypes?}."""
+    _validate_context_list(
+        value,
+        path,
+        kind="contextAgent",
+        member="agent",
+        keys=_CONTEXT_AGENT_KEYS,
+        check=rules.validate_agent,
+    )
 
 
 def validate_context_groups(value: Any, path: str) -> None:
     """`contextGroups`: an array of {objectType "contextGroup", group, relevantTypes?}."""
-    if not isinstance(value, list):
-        _fail(path, "must be an array of contextGroup objects")
-    for n, item in enumerate(value):
-        here = f"{path}[{n}]"
-        if not isinstance(item, dict):
-            _fail(here, "must be a JSON object")
-        extra = set(item) - _CONTEXT_GROUP_KEYS
-        if extra:
-            _fail(here, f"unexpected properties {sorted(extra)}")
-        if item.get("objectType") != "contextGroup":
-            _fail(f"{here}.objectType", 'must be "contextGroup"')
-        if "group" not in item:
-            _fail(here, "needs a group")
-        group = item["group"]
-        if isinstance(group, dict) and "objectType" not in group:
-            _fail(f"{here}.group.objectType", 'must be "Group"')
-        rules.validate_group(group, f"{here}.group")
-        _relevant_types(item, here)
+    _validate_context_list(
+        value,
+        path,
+        kind="contextGroup",
+        member="group",
+        keys=_CONTEXT_GROUP_KEYS,
+        check=_context_group_member,
+    )
 
 
 def _timestamp(value: Any, path: str) -> None:
