@@ -113,6 +113,8 @@ TEMPLATES = [
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{UPTAKE_DATA_DIR / 'uptake.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend minus AUTOINCREMENT on primary keys (ADR 0023).
+    DATABASES["default"]["ENGINE"] = "uptake.core.sqlite"
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Kept open between requests like PostgreSQL's: opening one costs ~4 ms of CPU (the
     # schema of every table is read again), more than a whole xAPI request (ADR 0012).
