@@ -207,6 +207,21 @@ def apply_membership_change(
     return total
 
 
+@functools.lru_cache(maxsize=65_536)
+def _due(
+    kind: str,
+    days: int | None,
+    fixed: dt.date | None,
+    today: dt.date,
+    hire: dt.date | None,
+    zone: str,
+) -> tuple[dt.datetime | None, str]:
+    """A due moment and its basis, memoised across batches: a recompute asks for the same
+    (rule, hire date, time zone) thousands of times, once per person and assignment."""
+    due = rules.due_date(kind=kind, days=days, fixed=fixed, assigned_on=today, hire_date=hire)
+    return rules.end_of_day(due.date, zone), due.basis
+
+
 def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]) -> ApplyResult:
     if not person_ids:
         return ApplyResult()
@@ -229,20 +244,9 @@ def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]
     today = clock.today()
     due_by_person: dict[int, dt.datetime | None] = {}
     basis_by_person: dict[int, str] = {}
-    # Computed once per (hire date, time zone): thousands of people share them.
-    known: dict[tuple[dt.date | None, str], tuple[dt.datetime | None, str]] = {}
+    rule = (assignment.due_kind, assignment.due_days, assignment.due_date, today)
     for pk, (hire, zone, _manager) in people.items():
-        got = known.get((hire, zone))
-        if got is None:
-            due = rules.due_date(
-                kind=assignment.due_kind,
-                days=assignment.due_days,
-                fixed=assignment.due_date,
-                assigned_on=today,
-                hire_date=hire,
-            )
-            got = known[(hire, zone)] = (rules.end_of_day(due.date, zone), due.basis)
-        due_by_person[pk], basis_by_person[pk] = got
+        due_by_person[pk], basis_by_person[pk] = _due(*rule, hire, zone)
     ids = list(people)
     if assignment.course is not None:
         results = [

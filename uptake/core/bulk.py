@@ -12,6 +12,7 @@ Model `save()` does not run for these rows: callers publish domain events themse
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -109,7 +110,7 @@ def _distinct_values_column(field: Any) -> Any:
         if value is None or isinstance(value, (int, str, bool, float)):
             return value
         if sqlite_datetime and isinstance(value, dt.datetime) and value.tzinfo is not None:
-            return str(value.astimezone(zone).replace(tzinfo=None))
+            return _sqlite_text(value, zone)
         return field.get_db_prep_save(value, connection)
 
     def convert(values: Sequence[Any]) -> list[Any]:
@@ -121,6 +122,13 @@ def _distinct_values_column(field: Any) -> Any:
         return list(map(prepared.__getitem__, values))
 
     return convert
+
+
+@functools.lru_cache(maxsize=65_536)
+def _sqlite_text(value: dt.datetime, zone: dt.tzinfo) -> str:
+    # Memoised across batches: rule batches repeat the same due dates (the end of a day in a
+    # zone) thousands of times. Equal instants in different zones give the same text.
+    return str(value.astimezone(zone).replace(tzinfo=None))
 
 
 _PLAIN_TYPES = {
