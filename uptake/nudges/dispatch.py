@@ -235,7 +235,10 @@ def dispatch_batch(*, now: dt.datetime, limit: int = BATCH) -> int:
             )
 
         for n in nudges:
-            campaign = campaigns[n.campaign_id]
+            campaign = campaigns.get(n.campaign_id)
+            if campaign is None:  # no database constraint (ADR 0024): gone means no longer due
+                n.status, n.reason = Nudge.Status.SUPPRESSED, rules.Reason.NO_LONGER_APPLIES
+                continue
             wanted = channels_for(campaign, n.arm)
             enrollment = enrollments.get(n.enrollment_id)
             recipient = people.get(n.recipient_id)

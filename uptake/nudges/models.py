@@ -174,22 +174,44 @@ class Nudge(TenantScoped):
     # when no declared index starts with it (ADR 0010, 0013, 0016). `tenant` is covered by the
     # (tenant, ...) index, `enrollment` by the unique key (enrollment first, ADR 0016),
     # `campaign` by (campaign, status); `person` and `recipient` are only read with the
-    # tenant (people are deactivated, not deleted).
+    # tenant (people are deactivated, not deleted). No key is checked by the database either
+    # (ADR 0024): the sweep writes nudges for rows it has just read in the same transaction,
+    # none of which the application deletes; Django still cascades its own deletes.
     tenant = models.ForeignKey(
-        "tenancy.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+        "tenancy.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="nudges", db_index=False
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="nudges",
+        db_index=False,
+        db_constraint=False,
     )
     enrollment = models.ForeignKey(
-        "enrollment.Enrollment", on_delete=models.CASCADE, related_name="+", db_index=False
+        "enrollment.Enrollment",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     person = models.ForeignKey(
-        "people.Person", on_delete=models.CASCADE, related_name="+", db_index=False
+        "people.Person",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # Who receives it: the learner, or their manager for an escalation.
     recipient = models.ForeignKey(
-        "people.Person", on_delete=models.CASCADE, related_name="+", db_index=False
+        "people.Person",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     occurrence = models.CharField(max_length=80)
     is_escalation = models.BooleanField(default=False)

@@ -302,3 +302,30 @@ def test_a_dispatch_that_dies_mid_batch_leaves_nothing_and_the_rerun_sends_once(
     run(MONDAY_10_LONDON + dt.timedelta(minutes=1))
     assert len(smtp_mail.wait_for(1)) == 1
     assert Notification.objects.count() == 1
+
+
+def test_a_nudge_whose_campaign_is_gone_is_suppressed_not_a_crash(
+    tenant, people, smtp_mail, commit
+):  # type: ignore[no-untyped-def]
+    """Nudges carry no database-checked references (ADR 0024): a nudge pointing at a campaign
+    that no longer exists is closed as "no longer applies" and nothing is sent."""
+    from uptake.nudges.dispatch import dispatch_due
+    from uptake.nudges.models import Campaign
+    from uptake.nudges.sweep import sweep
+
+    course = make_course(tenant)
+    with time_machine.travel(MONDAY_10_LONDON - dt.timedelta(hours=1), tick=False):
+        campaign = make_campaign(tenant, trigger="assigned", channels=("email",))
+    enrol(people["learner"], course, assigned_at=MONDAY_10_LONDON - dt.timedelta(minutes=3))
+    with time_machine.travel(MONDAY_10_LONDON, tick=False), commit():
+        sweep(now=MONDAY_10_LONDON)
+    assert Nudge.objects.filter(status=Nudge.Status.QUEUED).count() == 1
+    campaign.arms.all().delete()
+    campaign.messages.all().delete()
+    Campaign.objects.filter(pk=campaign.pk)._raw_delete(Campaign.objects.db)  # type: ignore[attr-defined]
+    with time_machine.travel(MONDAY_10_LONDON, tick=False), commit():
+        assert dispatch_due(now=MONDAY_10_LONDON) == 1
+    nudge = Nudge.objects.get()
+    assert (nudge.status, nudge.reason) == (Nudge.Status.SUPPRESSED, "no_longer_applies")
+    assert nudge.dispatched_at is not None
+    assert OutboxMessage.objects.count() == 0
