@@ -18,6 +18,10 @@ SHELL := /bin/bash
 UV := scripts/uv
 UPTAKE_PORT ?= 8000
 PYTEST_ARGS ?=
+# Python may cache compiled modules (__pycache__, git-ignored) even where the environment says
+# not to: every process the suite, the benchmarks or `make run` starts (gunicorn workers, task
+# workers, the scheduler) otherwise compiles Django and Uptake again, ~3 s of CPU each.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help install run test test-sqlite test-postgres lint fmt bench system-packages
 .PHONY: xapi-conformance

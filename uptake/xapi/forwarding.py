@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count
 
 from uptake.core import bulk, outbox
 from uptake.core.actor import Actor
@@ -67,7 +67,14 @@ def endpoint_problem(url: str) -> str | None:
 def _last_event_id(tenant_id: int) -> int:
     from uptake.analytics.models import LearningEvent
 
-    found = LearningEvent.objects.filter(tenant_id=tenant_id).aggregate(m=Max("pk"))["m"]
+    # Newest first along the primary key, stopping at the tenant's first: no index on the
+    # tenant alone is needed (a MAX over a (tenant, ...) index would read every entry).
+    found = (
+        LearningEvent.objects.filter(tenant_id=tenant_id)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
     return int(found or 0)
 
 
