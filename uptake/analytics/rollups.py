@@ -131,6 +131,15 @@ def _upsert(
     # limit on parameters.
     per = max(1, min(500, 30_000 // len(names)))
     with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # In-process: one statement compiled once and stepped per row beats compiling a
+            # multi-row VALUES for every batch length.
+            cursor.executemany(
+                f"INSERT INTO {_qn(table)} ({cols}) VALUES ({marks}) "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}",
+                rows,
+            )
+            return
         for start in range(0, len(rows), per):
             chunk = rows[start : start + per]
             values = ", ".join([f"({marks})"] * len(chunk))
@@ -721,6 +730,13 @@ def _write_dims(dims: dict[Any, fold.Dims], *, replace: bool) -> None:
     table = _qn(PersonDims._meta.db_table)
     cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", *_DIM_COLUMNS))
     with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":  # compiled once, stepped per row (see _upsert)
+            cursor.executemany(
+                f"INSERT INTO {table} ({cols}) VALUES (%s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
+                "ON CONFLICT DO NOTHING",
+                rows,
+            )
+            return
         for start in range(0, len(rows), 500):
             chunk = rows[start : start + 500]
             cursor.execute(
