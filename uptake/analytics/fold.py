@@ -76,6 +76,21 @@ def utc_day(moment: dt.datetime) -> dt.date:
     return moment.date()
 
 
+# The cells of a batch share few distinct moments (one assignment time, due dates by hire
+# date): their days are looked up, not recomputed. Bounded: cleared when it grows past this.
+_UTC_DAYS: dict[dt.datetime, dt.date] = {}
+_UTC_DAYS_MAX = 65_536
+
+
+def _cached_utc_day(moment: dt.datetime) -> dt.date:
+    day = _UTC_DAYS.get(moment)
+    if day is None:
+        if len(_UTC_DAYS) >= _UTC_DAYS_MAX:
+            _UTC_DAYS.clear()
+        day = _UTC_DAYS[moment] = utc_day(moment)
+    return day
+
+
 def week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
@@ -256,16 +271,16 @@ def course_cells(
     done = completed is not None
     activated = did_start and deadline is not None and started <= deadline
     on_time = due is not None and done and completed <= due
-    due_day = NO_DUE_DAY if due is None else utc_day(due)
+    due_day = NO_DUE_DAY if due is None else _cached_utc_day(due)
     cells: list[tuple[CellKey, tuple[int, ...]]] = [
         (
-            ("a", tenant_id, course_id, utc_day(first), due_day),
+            ("a", tenant_id, course_id, _cached_utc_day(first), due_day),
             (1, int(did_start), int(done), int(activated), int(on_time)),
         )
     ]
     if done:
         hours = max(0, int((completed - first).total_seconds() // 3600))
-        cells.append((("c", tenant_id, course_id, utc_day(completed), None), (1,)))
+        cells.append((("c", tenant_id, course_id, _cached_utc_day(completed), None), (1,)))
         cells.append((("t", tenant_id, course_id, hours, None), (1,)))
     return cells
 
@@ -327,18 +342,43 @@ def dim_cell_changes(
     """Summed counter changes of the dimension cells for CourseFact rows going from `old`
     (counted under `old_dims`) to `new` (under `new_dims`), given as (tenant, course, old_dims,
     new_dims, old row or None, new row or None); zero changes left out."""
-    out: dict[DimCellKey, list[int]] = {}
+    return both_cell_changes(changes, plain=False)[1]
+
+
+def both_cell_changes(
+    changes: Iterable[tuple[int, int, Dims, Dims, Any, Any]], *, plain: bool = True
+) -> tuple[dict[CellKey, list[int]], dict[DimCellKey, list[int]]]:
+    """`cell_changes` (of the old and new rows, when `plain`) and `dim_cell_changes` of the
+    same changes, each row's cells worked out once for both."""
+    out: dict[CellKey, list[int]] = {}
+    dim_out: dict[DimCellKey, list[int]] = {}
+    kinds = tuple(enumerate(DIM_KINDS))
     for tenant_id, course_id, old_dims, new_dims, old, new in changes:
         for sign, dims, row in ((-1, old_dims, old), (1, new_dims, new)):
-            for (table, _t, _c, k1, k2), counters in course_cells(tenant_id, course_id, row):
-                for i, kind in enumerate(DIM_KINDS):
-                    key = (table, tenant_id, kind, str(dims[i]), course_id, k1, k2)
+            if row is None:
+                continue
+            for key, counters in course_cells(tenant_id, course_id, row):
+                signed = counters if sign == 1 else tuple(-v for v in counters)
+                if plain:
                     acc = out.get(key)
                     if acc is None:
-                        acc = out[key] = [0] * len(counters)
-                    for j, v in enumerate(counters):
-                        acc[j] += sign * v
-    return {k: v for k, v in out.items() if any(v)}
+                        out[key] = list(signed)
+                    else:
+                        for j, v in enumerate(signed):
+                            acc[j] += v
+                table, _t, _c, k1, k2 = key
+                for i, kind in kinds:
+                    dkey = (table, tenant_id, kind, str(dims[i]), course_id, k1, k2)
+                    acc = dim_out.get(dkey)
+                    if acc is None:
+                        dim_out[dkey] = list(signed)
+                    else:
+                        for j, v in enumerate(signed):
+                            acc[j] += v
+    return (
+        {k: v for k, v in out.items() if any(v)},
+        {k: v for k, v in dim_out.items() if any(v)},
+    )
 
 
 def dim_active_changes(

@@ -47,14 +47,6 @@ def _qn(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _dt(value: dt.datetime | None) -> Any:
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def _date(value: dt.date) -> Any:
-    return connection.ops.adapt_datefield_value(value)
-
-
 def datetime_writer() -> Any:
     """A function giving the database value of an aware datetime for plain INSERTs: on SQLite
     the text Django stores (UTC, no offset), made without the field machinery; elsewhere the
@@ -78,22 +70,20 @@ class _Adapt:
         ops = connection.ops
         self._datetime = ops.adapt_datetimefield_value
         self._date = ops.adapt_datefield_value
-        self._cache: dict[Any, Any] = {None: None}
+        self._moments: dict[Any, Any] = {None: None}
+        self._days: dict[Any, Any] = {None: None}
 
     def moment(self, value: dt.datetime | None) -> Any:
-        try:
-            return self._cache[value]
-        except KeyError:
-            out = self._cache[value] = self._datetime(value)
-            return out
+        out = self._moments.get(value, self)
+        if out is self:
+            out = self._moments[value] = self._datetime(value)
+        return out
 
     def day(self, value: dt.date | None) -> Any:
-        key = ("d", value)
-        try:
-            return self._cache[key]
-        except KeyError:
-            out = self._cache[key] = None if value is None else self._date(value)
-            return out
+        out = self._days.get(value, self)
+        if out is self:
+            out = self._days[value] = self._date(value)
+        return out
 
 
 def _merge_sql(table: str, column: str, how: str) -> str:
@@ -213,8 +203,19 @@ _FACT_COLUMNS = (*fold.COURSE_COLUMNS, "due_at")
 _IN_CHUNK = 500  # ids per IN (...) list
 
 
+def _as_read(names: Iterable[str], prefix: str = "") -> str:
+    """A select list of date and time columns read as `_py_moment` / `_as_date` take them: on
+    SQLite their stored text, cast so that the driver's converters (a regular expression per
+    value) are skipped; elsewhere the columns."""
+    if connection.vendor == "sqlite":
+        return ", ".join(f"CAST({prefix}{_qn(n)} AS TEXT)" for n in names)
+    return ", ".join(f"{prefix}{_qn(n)}" for n in names)
+
+
 def _py_moment(value: Any) -> dt.datetime | None:
     """A datetime read back from the database (SQLite gives its UTC text)."""
+    if type(value) is str:
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
     if value is None or isinstance(value, dt.datetime):
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
@@ -232,7 +233,7 @@ def _by_tenant(keys: Iterable[tuple[int, int, int]]) -> dict[int, list[int]]:
 def _read_facts(keys: list[tuple[int, int, int]], *, lock: bool) -> dict[Any, list[Any]]:
     """The stored CourseFact rows (aware datetimes, COURSE_COLUMNS then due_at) of `keys`."""
     wanted = set(keys)
-    cols = ", ".join(_qn(c) for c in ("person_id", "course_id", *_FACT_COLUMNS))
+    cols = f"person_id, course_id, {_as_read(_FACT_COLUMNS)}"
     table = _qn(CourseFact._meta.db_table)
     suffix = " FOR UPDATE" if lock else ""
     out: dict[Any, list[Any]] = {}
@@ -268,7 +269,7 @@ def _enrollment_dues(keys: list[tuple[int, int, int]]) -> dict[Any, Any]:
                 chunk = people[start : start + _IN_CHUNK]
                 marks = ", ".join(["%s"] * len(chunk))
                 cursor.execute(
-                    f"SELECT person_id, course_id, due_at FROM {table} "  # noqa: S608
+                    f"SELECT person_id, course_id, {_as_read(['due_at'])} FROM {table} "  # noqa: S608
                     f"WHERE tenant_id = %s AND person_id IN ({marks}) AND due_at IS NOT NULL",
                     [tenant_id, *chunk],
                 )
@@ -308,13 +309,15 @@ def _apply_course(course: dict[tuple[int, int, int], list[Any]], adapt: _Adapt) 
     fresh_due = [k for k in keys if k not in stored or course[k][0] is not None]
     dues = _enrollment_dues(fresh_due)
     fresh = set(fresh_due)
-    nothing = [None] * 7
     writes: list[tuple[tuple[int, int, int], list[Any]]] = []
     for key in keys:
         old = stored.get(key)
-        base = old if old is not None else nothing
-        merged = fold.merge_values(base[:6], course[key], fold.COURSE_MERGE)
-        due = dues.get(key) if key in fresh else base[6]
+        if old is None:  # merging into nothing gives the batch's values
+            merged = course[key]
+            due = dues.get(key)
+        else:
+            merged = fold.merge_values(old[:6], course[key], fold.COURSE_MERGE)
+            due = dues.get(key) if key in fresh else old[6]
         row = [*merged, due]
         if old is None or row != old:
             writes.append((key, row))
@@ -336,14 +339,12 @@ def _write_facts(
         ["set"] * len(_FACT_COLUMNS),
         [[*key, *map(adapt.moment, row)] for key, row in writes],
     )
-    apply_cells(fold.cell_changes((t, c, stored.get((t, p, c)), row) for (t, p, c), row in writes))
     dims = person_dims({(t, p) for (t, p, _c), _row in writes})
-    apply_dim_cells(
-        fold.dim_cell_changes(
-            (t, c, dims[(t, p)], dims[(t, p)], stored.get((t, p, c)), row)
-            for (t, p, c), row in writes
-        )
+    cells, dim_cells = fold.both_cell_changes(
+        (t, c, dims[(t, p)], dims[(t, p)], stored.get((t, p, c)), row) for (t, p, c), row in writes
     )
+    apply_cells(cells)
+    apply_dim_cells(dim_cells)
 
 
 def apply_cells(changes: dict[fold.CellKey, list[int]]) -> None:
@@ -443,7 +444,7 @@ def _rebuild_cells(*, tenant_id: int | None) -> None:
 def _read_people(keys: list[tuple[int, int]], *, lock: bool) -> dict[Any, list[Any]]:
     """Stored PersonFact rows (first active at, week, first assigned at, week) of `keys`."""
     wanted = set(keys)
-    cols = ", ".join(_qn(c) for c in ("person_id", *fold.PERSON_COLUMNS))
+    cols = f"person_id, {_as_read(fold.PERSON_COLUMNS)}"
     table = _qn(PersonFact._meta.db_table)
     suffix = " FOR UPDATE" if lock else ""
     out: dict[Any, list[Any]] = {}
@@ -594,13 +595,14 @@ def _apply_person_retention(changes: Counter[tuple[int, int, str, dt.date, dt.da
 
 
 def apply_dim_retention(changes: Counter[tuple[int, str, str, str, dt.date, dt.date]]) -> None:
+    day = _Adapt().day
     _upsert(
         DimRetentionCell._meta.db_table,
         ["tenant_id", "kind", "value", "cohort_kind", "cohort_week", "week"],
         ["people"],
         ["sum"],
         [
-            [t, k, v, ck, _date(c), _date(w), n]
+            [t, k, v, ck, day(c), day(w), n]
             for (t, k, v, ck, c, w), n in sorted(changes.items())
             if n
         ],
@@ -608,12 +610,13 @@ def apply_dim_retention(changes: Counter[tuple[int, str, str, str, dt.date, dt.d
 
 
 def apply_retention_cells(changes: Counter[tuple[int, str, dt.date, dt.date]]) -> None:
+    day = _Adapt().day
     _upsert(
         RetentionCell._meta.db_table,
         ["tenant_id", "cohort_kind", "cohort_week", "week"],
         ["people"],
         ["sum"],
-        [[t, kind, _date(c), _date(w), n] for (t, kind, c, w), n in sorted(changes.items()) if n],
+        [[t, kind, day(c), day(w), n] for (t, kind, c, w), n in sorted(changes.items()) if n],
     )
 
 
@@ -647,7 +650,7 @@ def _apply_active(
             ["tenant_id", "grain", "start"],
             ["people"],
             ["sum"],
-            [[t, g, _date(_as_date(s)), n] for (t, g, s), n in sorted(fresh.items())],
+            [[t, g, adapt.day(_as_date(s)), n] for (t, g, s), n in sorted(fresh.items())],
         )
     return periods
 
@@ -809,12 +812,13 @@ def apply_dim_cells(changes: dict[fold.DimCellKey, list[int]]) -> None:
 
 
 def apply_dim_active(changes: Counter[tuple[int, str, str, str, dt.date]]) -> None:
+    day = _Adapt().day
     _upsert(
         DimActiveCell._meta.db_table,
         ["tenant_id", "kind", "grain", "start", "value"],
         ["people"],
         ["sum"],
-        [[t, k, g, _date(s), v, n] for (t, k, v, g, s), n in sorted(changes.items()) if n],
+        [[t, k, g, day(s), v, n] for (t, k, v, g, s), n in sorted(changes.items()) if n],
     )
 
 
@@ -834,7 +838,7 @@ def sync_people(*, tenant_id: int, person_ids: Iterable[int]) -> int:
         if not moved:
             return 0
         cf, ap = _qn(CourseFact._meta.db_table), _qn(ActivePeriod._meta.db_table)
-        cols = ", ".join(_qn(c) for c in ("person_id", "course_id", *_FACT_COLUMNS))
+        cols = f"person_id, course_id, {_as_read(_FACT_COLUMNS)}"
         cell_moves = []
         active_moves = []
         retention_moves: Counter[tuple[int, str, str, str, dt.date, dt.date]] = Counter()
