@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base, operations
 
+from uptake.core.sqlite import checkpoint
+
 
 class DatabaseOperations(operations.DatabaseOperations):
     def sequence_reset_by_name_sql(self, style: Any, sequences: list[dict[str, Any]]) -> list[str]:
@@ -26,3 +28,9 @@ class DatabaseOperations(operations.DatabaseOperations):
 class DatabaseWrapper(base.DatabaseWrapper):
     data_types_suffix: dict[str, str] = {}
     ops_class = DatabaseOperations
+
+    def get_new_connection(self, conn_params: Any) -> Any:
+        connection = super().get_new_connection(conn_params)
+        # Log checkpoints in a thread of their own, not inside writers' commits (ADR 0020).
+        checkpoint.ensure(str(conn_params.get("database", "")))
+        return connection
