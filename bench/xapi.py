@@ -107,6 +107,81 @@ def make_statement(rng: random.Random, n: int, learners: int, activities: int) -
     }
 
 
+def grow_store(target: int) -> None:
+    """Copy the stored statements (as the view stored them: keys, verbs, JSON) under new
+    random ids and later `stored` times until the store holds `target`: a store of 10,000,000
+    for the GET figure without hours of ingest. Secondary indexes are dropped during the copy
+    and built again afterwards from their own definitions (what a restore does)."""
+    from django.db import connection, transaction
+
+    from uptake.xapi.models import Statement
+
+    table = Statement._meta.db_table
+    pg = connection.vendor == "postgresql"
+    cols = [f.column for f in Statement._meta.concrete_fields if f.column != "id"]
+    new_id = "gen_random_uuid()" if pg else "lower(hex(randomblob(16)))"
+    t0 = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if pg:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+                "AND indexname NOT IN (SELECT conname FROM pg_constraint "
+                "WHERE conrelid = %s::regclass)",
+                [table, table],
+            )
+            indexes = cursor.fetchall()
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'u'",
+                [table],
+            )
+            uniques = cursor.fetchall()
+            for name, _sql in uniques:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        else:
+            cursor.execute("PRAGMA cache_size = -1000000")
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                "AND sql IS NOT NULL",
+                [table],
+            )
+            indexes = cursor.fetchall()
+            uniques = []
+        for name, _sql in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        count = cursor.fetchone()[0]
+        step = 0
+        while count < target:  # doubling: a handful of statements
+            step += 1
+            take = min(count, target - count)
+            shift = (
+                f"stored + interval '{step} hours'"
+                if pg
+                else (f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', stored, '+{step} hours')")
+            )
+            select = ", ".join(
+                new_id if c == "statement_id" else shift if c == "stored" else c for c in cols
+            )
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} "
+                f"FROM {table} ORDER BY id LIMIT %s",
+                [take],
+            )
+            count += take
+            print(f"#   grown to {count:,} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        for _name, sql in indexes:
+            cursor.execute(sql)
+        for name, definition in uniques:
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        if pg:
+            cursor.execute(f"ANALYZE {table}")
+        else:
+            cursor.execute("ANALYZE")
+            cursor.execute("PRAGMA cache_size = -20000")
+    print(f"# store grown to {count:,} statements in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
 def storage_bytes() -> tuple[int, int]:
     """(bytes of the statement table and its indexes, statement count)."""
     from django.db import connection
@@ -139,6 +214,13 @@ def main() -> int:
     parser.add_argument("--activities", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--grow-to",
+        type=int,
+        default=0,
+        help="after the ingest, copy the stored statements up to this many (storage and GET "
+        "figures at that size, e.g. 10000000)",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the ingest")
     parser.add_argument("--profile-sort", default="tottime")
     parser.add_argument(
@@ -253,6 +335,8 @@ def main() -> int:
         f"xapi_repost_rate_{label}", reposted / (time.perf_counter() - t0), "statements/s", "-"
     )
 
+    if args.grow_to > args.statements:
+        grow_store(args.grow_to)
     size, count = storage_bytes()
     _common.result(
         f"xapi_bytes_per_statement_{label}", size / count, "bytes", f"<={GOALS['bytes']:.0f}"
