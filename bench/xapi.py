@@ -123,6 +123,8 @@ def grow_store(target: int) -> None:
     t0 = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         if pg:
+            # Foreign keys checked per statement: CREATE INDEX refuses pending checks.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
                 "AND indexname NOT IN (SELECT conname FROM pg_constraint "
