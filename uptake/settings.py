@@ -112,6 +112,9 @@ TEMPLATES = [
 # --- Database: one URL. SQLite (embedded default, WAL) or PostgreSQL 15+.
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{UPTAKE_DATA_DIR / 'uptake.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with timestamps parsed in C (ADR 0021).
+    DATABASES["default"]["ENGINE"] = "uptake.core.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's backend minus AUTOINCREMENT on primary keys (ADR 0023).
     DATABASES["default"]["ENGINE"] = "uptake.core.sqlite"
