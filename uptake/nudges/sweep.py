@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Func, Q, QuerySet, TextField
+from django.db.models import DateTimeField, F, Func, Q, QuerySet, TextField, Value
 
 from uptake.core import clock
 from uptake.core.bulk import insert_rows, with_ids_in
@@ -283,9 +283,17 @@ def _page_rows(rows: list[tuple[Any, ...]], trigger: str = "") -> list[tuple[Any
     ]
 
 
-def _stream_values(qs: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
+def _stream_values(qs: QuerySet[Enrollment], trigger: str = "") -> QuerySet[Enrollment]:
     if connection.vendor != "sqlite":
-        return qs.values_list(*_FIELDS)
+        # Timestamps the trigger does not read are not sent at all (NULL in their place).
+        reads = _READS.get(trigger, set(_TIME_COLUMNS)) | {3}
+        unread = {
+            f"_t{i}": Value(None, output_field=DateTimeField())
+            for i in _TIME_COLUMNS
+            if i not in reads
+        }
+        names = [f"_t{i}" if f"_t{i}" in unread else name for i, name in enumerate(_FIELDS)]
+        return qs.annotate(**unread).values_list(*names) if unread else qs.values_list(*_FIELDS)
     times = {f"_t{i}": _utc_text(_FIELDS[i]) for i in _TIME_COLUMNS}
     names = [f"_t{i}" if i in _TIME_COLUMNS else name for i, name in enumerate(_FIELDS)]
     return qs.annotate(**times).values_list(*names)
@@ -295,7 +303,7 @@ def _pages(qs: QuerySet[Enrollment], trigger: str = "") -> Iterator[list[tuple[A
     """Stream the matching enrolments in pages of CHUNK rows from one query, in whatever order
     the index gives them (constant memory: a server-side cursor on PostgreSQL, SQLite's own
     stepping; no re-scan per page)."""
-    sql, params = _stream_values(qs.order_by()).query.sql_with_params()
+    sql, params = _stream_values(qs.order_by(), trigger).query.sql_with_params()
     sqlite = connection.vendor == "sqlite"
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
@@ -341,39 +349,66 @@ def _unlock_pages(
         yield page
 
 
-def _already_this_week(
-    tenant_id: int, first_send: dict[int, dt.datetime], now: dt.datetime
-) -> dict[int, int]:
-    """Nudges counted against each person's weekly cap (queued or sent, not escalations):
-    those sent or due in the 7 days up to the person's next send time."""
-    if not first_send:
-        return {}
-    counted = Nudge.objects.filter(
-        tenant_id=tenant_id,
-        is_escalation=False,
-        status__in=[Nudge.Status.QUEUED, Nudge.Status.DISPATCHED],
-        send_at__gt=min(first_send.values()) - WEEK,
-    )
-    # Thousands of recipients a page: their ids as integer literals, not ORM parameters.
-    counted = with_ids_in(counted, "recipient_id", first_send)
-    if connection.vendor == "sqlite":
-        # Tens of thousands of rows a sweep: parsed with one C call each, not Django's
-        # per-value converter (see `_utc_text`).
-        iso = dt.datetime.fromisoformat
-        rows: Any = (
-            (r, iso(t))
-            for r, t in counted.annotate(_at=_utc_text("send_at")).values_list(
-                "recipient_id", "_at"
-            )
+class CapLedger:
+    """The nudges counted against people's weekly caps (queued or sent, not escalations) during
+    one sweep of one organisation. A person's are read from the database once, the first time
+    they are a candidate (those that existed when the sweep began: ids up to `horizon`); the
+    ones this sweep queues are noted as it decides them. One look-up per person and sweep, not
+    one per campaign page the person appears in."""
+
+    def __init__(self, tenant_id: int, now: dt.datetime) -> None:
+        self.tenant_id = tenant_id
+        # Every send time this sweep decides is `now` or later: older nudges never count.
+        self.floor = now - WEEK
+        self.horizon = Nudge.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        self.sends: dict[int, list[dt.datetime]] = {}
+        self.loaded: set[int] = set()
+
+    def note(self, recipient_id: int, send_at: dt.datetime) -> None:
+        self.sends.setdefault(recipient_id, []).append(send_at)
+
+    def counts(self, first_send: dict[int, dt.datetime]) -> dict[int, int]:
+        """Per person, the counted nudges sent or due in the 7 days up to `first_send`."""
+        missing = [p for p in first_send if p not in self.loaded]
+        if missing:
+            self._load(missing)
+            self.loaded.update(missing)
+        out: dict[int, int] = {}
+        sends = self.sends
+        for person_id, at in first_send.items():
+            times = sends.get(person_id)
+            if times:
+                low = at - WEEK
+                n = sum(1 for t in times if low < t <= at)
+                if n:
+                    out[person_id] = n
+        return out
+
+    def _load(self, people: list[int]) -> None:
+        if not self.horizon:
+            return
+        counted = Nudge.objects.filter(
+            tenant_id=self.tenant_id,
+            is_escalation=False,
+            status__in=[Nudge.Status.QUEUED, Nudge.Status.DISPATCHED],
+            send_at__gt=self.floor,
+            pk__lte=self.horizon,
         )
-    else:
-        rows = counted.values_list("recipient_id", "send_at")
-    out: dict[int, int] = {}
-    for recipient_id, send_at in rows:
-        at = first_send[recipient_id]
-        if at - WEEK < send_at <= at:
-            out[recipient_id] = out.get(recipient_id, 0) + 1
-    return out
+        # Thousands of people a page: their ids as integer literals, not ORM parameters.
+        counted = with_ids_in(counted, "recipient_id", people)
+        if connection.vendor == "sqlite":
+            # Parsed with one C call each, not Django's per-value converter (`_utc_text`).
+            iso = dt.datetime.fromisoformat
+            rows: Any = (
+                (r, iso(t))
+                for r, t in counted.annotate(_at=_utc_text("send_at")).values_list(
+                    "recipient_id", "_at"
+                )
+            )
+        else:
+            rows = counted.values_list("recipient_id", "send_at")
+        for recipient_id, send_at in rows:
+            self.note(recipient_id, send_at)
 
 
 def _zones(tenant_id: int, ids: set[int]) -> dict[int, str]:
@@ -387,7 +422,12 @@ def _zones(tenant_id: int, ids: set[int]) -> dict[int, str]:
 
 
 def sweep_campaign(
-    campaign: Campaign, *, now: dt.datetime, settings: Settings, result: SweepResult
+    campaign: Campaign,
+    *,
+    now: dt.datetime,
+    settings: Settings,
+    result: SweepResult,
+    cap: CapLedger | None = None,
 ) -> None:
     start = campaign.activated_at or now
     since = max(start, now - settings.catch_up)
@@ -407,14 +447,34 @@ def sweep_campaign(
             scoped_enrollments(campaign, scan=scan).filter(_window_filter(campaign, since, now)),
             campaign.trigger,
         )
+    cap = cap or CapLedger(campaign.tenant_id, now)
+    # No nudge of this campaign yet (its first sweep, not a restart of one that died half-way):
+    # nothing to look up before deciding, and nothing the inserts can collide with but a
+    # concurrent sweep's (step unlocks may repeat an enrolment: always checked).
+    fresh = not unlocks and campaign.swept_until is None and not _has_nudges(campaign.pk)
     for page in pages:
         result.examined += len(page)
         with transaction.atomic():
             _decide_page(
-                campaign, page, spec, design, delays, settings, now, since, result, unlocks
+                campaign,
+                page,
+                spec,
+                design,
+                delays,
+                settings,
+                now,
+                since,
+                result,
+                unlocks,
+                fresh,
+                cap,
             )
     if campaign.swept_until is None or campaign.swept_until < now:
         Campaign.objects.filter(pk=campaign.pk).update(swept_until=now)
+
+
+def _has_nudges(campaign_id: int) -> bool:
+    return Nudge.objects.filter(campaign_id=campaign_id).exists()
 
 
 def _decide_page(
@@ -428,6 +488,8 @@ def _decide_page(
     since: dt.datetime,
     result: SweepResult,
     unlocks: bool,
+    fresh: bool,
+    cap: CapLedger,
 ) -> None:
     wanted: list[tuple[tuple[Any, ...], rules.Occurrence]] = []
     facts_of, due_occurrences = rules.Facts, rules.due_occurrences
@@ -446,18 +508,19 @@ def _decide_page(
             wanted.append((row, occ))
     if not wanted:
         return
-    # Skip what an earlier run already decided (the unique key would too; this keeps the cap
-    # count honest and the page cheap): probes of the unique index, one per enrolment.
-    existing = set(
-        with_ids_in(
-            Nudge.objects.filter(campaign_id=campaign.pk),
-            "enrollment_id",
-            {row[0] for row, _ in wanted},
-        ).values_list("enrollment_id", "occurrence")
-    )
-    wanted = [(row, occ) for row, occ in wanted if (row[0], occ.key) not in existing]
-    if not wanted:
-        return
+    if not fresh:
+        # Skip what an earlier run already decided (the unique key would too; this keeps the
+        # cap count honest and the page cheap): probes of the unique index, one per enrolment.
+        existing = set(
+            with_ids_in(
+                Nudge.objects.filter(campaign_id=campaign.pk),
+                "enrollment_id",
+                {row[0] for row, _ in wanted},
+            ).values_list("enrollment_id", "occurrence")
+        )
+        wanted = [(row, occ) for row, occ in wanted if (row[0], occ.key) not in existing]
+        if not wanted:
+            return
     manager_zones = _zones(
         campaign.tenant_id, {row[9] for row, occ in wanted if occ.escalation and row[9]}
     )
@@ -525,7 +588,7 @@ def _decide_page(
     for c in candidates:
         at = rows[c.ref][9]  # type: ignore[call-overload]
         first_send[c.person_id] = min(at, first_send.get(c.person_id, at))
-    already = _already_this_week(campaign.tenant_id, first_send, now)
+    already = cap.counts(first_send)
     _allowed, over = rules.apply_cap(
         candidates, already=already, cap=dict.fromkeys(recipients, settings.weekly_cap)
     )
@@ -577,10 +640,13 @@ def _decide_page(
             )
             for r in rows
         ],
+        fresh=fresh,
     )
     for r in rows:
         if r[6] == queued:
             result.queued += 1
+            if not r[4]:  # escalations to managers are not counted against a cap
+                cap.note(r[2], r[9])
         elif r[6] == held_out:
             result.held_out += 1
         else:
@@ -592,10 +658,11 @@ def _enrollment_and_occurrence(record: Any) -> tuple[int, str]:
     return record[0], record[3]
 
 
-def _insert_nudges(names: list[str], rows: list[tuple[Any, ...]]) -> None:
+def _insert_nudges(names: list[str], rows: list[tuple[Any, ...]], *, fresh: bool = False) -> None:
     """Insert decided nudges, skipping any already decided (the idempotency key). PostgreSQL:
     COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING (executemany costs
-    a round trip per row); SQLite: INSERT OR IGNORE through executemany (in-process)."""
+    a round trip per row), or when `fresh` (no nudge of the campaign existed before this
+    sweep) COPY into the table itself; SQLite: INSERT OR IGNORE through executemany."""
     if not rows:
         return
     qn = connection.ops.quote_name
@@ -615,7 +682,23 @@ def _insert_nudges(names: list[str], rows: list[tuple[Any, ...]]) -> None:
     if connection.vendor != "postgresql":
         insert_rows(Nudge, names, rows, ignore_conflicts=True)
         return
+    from psycopg.errors import UniqueViolation
+
     with connection.cursor() as cursor:
+        if fresh:
+            # Nothing of this campaign existed when its sweep began: COPY straight into the
+            # table (one write). A nudge decided concurrently by another sweep makes the COPY
+            # fail on the unique key; it is then undone and done the careful way below.
+            try:
+                with (
+                    transaction.atomic(),
+                    cursor.cursor.copy(f"COPY {qn(table)} ({cols}) FROM STDIN") as copy,
+                ):
+                    for row in rows:
+                        copy.write_row(row)
+                return
+            except UniqueViolation:  # raised by psycopg itself: COPY is not Django's
+                logger.info("Nudge sweep: a concurrent sweep decided some of these nudges")
         # Identifiers come from the model's metadata and are quoted; values go through COPY.
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS _uptake_nudge_in AS SELECT {cols} "  # noqa: S608
@@ -643,9 +726,14 @@ def sweep(*, now: dt.datetime | None = None, tenant_id: int | None = None) -> Sw
     if tenant_id is not None:
         campaigns = campaigns.filter(tenant_id=tenant_id)
     policies: dict[int, tuple[NudgePolicy, str, bool]] = {}
+    caps: dict[int, CapLedger] = {}
     with _page_cache():
         for campaign in campaigns.prefetch_related("arms"):
-            _sweep_one(campaign, now=now, policies=policies, result=result)
+            if campaign.tenant_id not in caps:
+                caps[campaign.tenant_id] = CapLedger(campaign.tenant_id, now)
+            _sweep_one(
+                campaign, now=now, policies=policies, result=result, cap=caps[campaign.tenant_id]
+            )
     logger.info(
         "Nudge sweep: %s campaigns, %s enrolments examined, %s queued, %s suppressed",
         result.campaigns,
@@ -681,6 +769,7 @@ def _sweep_one(
     now: dt.datetime,
     policies: dict[int, tuple[NudgePolicy, str, bool]],
     result: SweepResult,
+    cap: CapLedger,
 ) -> None:
     from uptake.tenancy.models import Tenant
 
@@ -696,4 +785,4 @@ def _sweep_one(
     policy, zone_name, most = policies[campaign.tenant_id]
     result.campaigns += 1
     settings = dataclasses.replace(effective(campaign, policy, zone_name), most_enrolments=most)
-    sweep_campaign(campaign, now=now, settings=settings, result=result)
+    sweep_campaign(campaign, now=now, settings=settings, result=result, cap=cap)

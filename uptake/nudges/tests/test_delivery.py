@@ -244,6 +244,31 @@ def test_sweeping_twice_decides_each_nudge_once(tenant, people, smtp_mail, run, 
     assert Notification.objects.filter(key__startswith="nudge:").count() == 1
 
 
+def test_a_first_sweep_racing_another_decides_each_nudge_once(
+    tenant, people, smtp_mail, run, commit, monkeypatch
+):
+    """A campaign's first sweep skips the "already decided?" look-up and writes its nudges
+    straight into the table; a concurrent sweep that got there first (simulated: the second
+    sweep is told the campaign has no nudges yet) makes it fall back to the careful insert."""
+    from tests.factories import PersonFactory
+    from uptake.nudges import sweep as sweep_module
+    from uptake.nudges.models import Campaign
+
+    course = make_course(tenant)
+    with time_machine.travel(MONDAY_10_LONDON - dt.timedelta(hours=1), tick=False):
+        campaign = make_campaign(tenant, trigger="assigned", channels=("in_app",))
+    enrol(people["learner"], course, assigned_at=MONDAY_10_LONDON - dt.timedelta(minutes=3))
+    other = PersonFactory(tenant=tenant, manager=people["manager"], time_zone="Europe/London")
+    enrol(other, course, assigned_at=MONDAY_10_LONDON - dt.timedelta(minutes=2))
+    run(MONDAY_10_LONDON)
+    assert Nudge.objects.filter(campaign=campaign, status="dispatched").count() == 2
+    Campaign.objects.filter(pk=campaign.pk).update(swept_until=None)
+    monkeypatch.setattr(sweep_module, "_has_nudges", lambda campaign_id: False)
+    run(MONDAY_10_LONDON + dt.timedelta(minutes=5))
+    assert Nudge.objects.filter(campaign=campaign).count() == 2
+    assert Notification.objects.filter(key__startswith="nudge:").count() == 2
+
+
 def test_held_out_people_get_nothing_and_arms_change_the_message(tenant, smtp_mail, run, commit):
     from tests.factories import PersonFactory
 
