@@ -85,6 +85,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB. Linux: VmHWM of /proc/self/status, which
+    starts afresh at exec. Not `getrusage().ru_maxrss`: Linux carries that across fork and
+    exec, so a child started by a large parent (a benchmark after seeding 100,000 people)
+    reported the parent's peak as its own."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def bytes_written() -> int:
     """Bytes this process has caused to be written to storage so far (Linux /proc/self/io;
     0 elsewhere): with CPU time, a figure that does not depend on what else the machine runs."""

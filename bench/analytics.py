@@ -29,7 +29,6 @@ import datetime as dt
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -341,7 +340,7 @@ def measure() -> None:
         client.force_login(manager.user)
         _time(client, "page_manager_dashboard_team_50", "/analytics/team/", goal=100)
         _time(client, "api_kpis_manager_team_50", "/api/v1/analytics/kpis", goal=100)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = _common.peak_rss_mb()
     _common.result("analytics_serving_process_rss", rss_mb, "MB", "<=1024")
 
 

@@ -26,7 +26,6 @@ import argparse
 import datetime as dt
 import os
 import random
-import resource
 import subprocess
 import sys
 import threading
@@ -62,7 +61,7 @@ def _sweep_child() -> int:
     t0, c0 = time.perf_counter(), time.process_time()
     result = sweep(now=clock.now() + later)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = _common.peak_rss_mb()
     print(
         f"SWEEP {elapsed:.3f} {rss_mb:.1f} {result.examined} {result.queued} {result.suppressed}"
         f" {result.held_out}",
