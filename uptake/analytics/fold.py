@@ -247,6 +247,26 @@ def fold(events: Iterable[Event | tuple[Any, ...]]) -> Delta:
     return delta
 
 
+# --- Second level: a CheckFact row's contribution to its CheckCell ------------------------------
+
+CHECK_CELL_COLUMNS = ("people", "passed", "first_try", "pass_attempts")
+
+
+def check_contribution(row: list[Any] | None) -> tuple[int, tuple[int, int, int, int]] | None:
+    """(cell course id, counters) a CheckFact row (CHECK_COLUMNS values) adds to its CheckCell;
+    None when it counts nowhere (never attempted). The attempt number of the first pass is
+    `first_pass_attempt`, or attempts - passes + 1 when the events carried none (as
+    `selectors.check_counts` reads it)."""
+    if row is None or not row[1]:
+        return None
+    course_id, attempts, passes, first = row
+    if not passes:
+        return course_id or 0, (1, 0, 0, 0)
+    if first is None:
+        first = attempts - passes + 1
+    return course_id or 0, (1, 1, 1 if first == 1 else 0, first)
+
+
 # --- Second level: a CourseFact row's contribution to the cells (ADR 0014) ---------------------
 
 NO_DUE_DAY = dt.date(9999, 12, 31)  # AssignmentCell.due_day of an assignment without a due date

@@ -115,6 +115,31 @@ class CheckFact(models.Model):
         return f"{self.person_id} check {self.activity_id}"
 
 
+class CheckCell(models.Model):
+    """The CheckFact rows of one knowledge check summed (second level, like the assignment
+    cells of ADR 0014): `people` who attempted it, `passed` it, passed at the `first_try`, and
+    the sum of the attempt numbers of their first passes. `course_id` 0: outside a course.
+    Organisation-wide and per-course figures read these instead of every CheckFact row."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    course_id = models.BigIntegerField()
+    activity_id = models.BigIntegerField()
+    people = models.BigIntegerField(default=0)
+    passed = models.BigIntegerField(default=0)
+    first_try = models.BigIntegerField(default=0)
+    pass_attempts = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "course_id", "activity_id"], name="checkcell_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"check {self.activity_id}: {self.passed}/{self.people}"
+
+
 class Grain(models.TextChoices):
     DAY = "d", "day"
     WEEK = "w", "week"  # ISO week, starting Monday

@@ -24,6 +24,7 @@ from uptake.analytics.models import (
     ActiveCount,
     ActivePeriod,
     AssignmentCell,
+    CheckCell,
     CheckFact,
     CompletionCell,
     CourseFact,
@@ -163,7 +164,9 @@ def _apply(delta: fold.Delta, *, cells: bool) -> None:
             fold.COURSE_MERGE,
             [[*k, *map(adapt.moment, vals)] for k, vals in sorted(delta.course.items())],
         )
-    if delta.checks:
+    if delta.checks and cells:
+        _apply_checks(delta.checks)
+    elif delta.checks:
         _upsert(
             CheckFact._meta.db_table,
             ["tenant_id", "person_id", "activity_id"],
@@ -195,6 +198,100 @@ def _apply(delta: fold.Delta, *, cells: bool) -> None:
             ["sum"],
             [[t, adapt.day(d), c, v, n] for (t, d, c, v), n in sorted(delta.daily.items())],
         )
+
+
+# --- CheckFact and its cells ----------------------------------------------------------------------
+
+
+def _read_checks(keys: list[tuple[int, int, int]], *, lock: bool) -> dict[Any, list[Any]]:
+    """The stored CheckFact rows (CHECK_COLUMNS values) of `keys`."""
+    wanted = set(keys)
+    cols = ", ".join(_qn(c) for c in ("person_id", "activity_id", *fold.CHECK_COLUMNS))
+    table = _qn(CheckFact._meta.db_table)
+    suffix = " FOR UPDATE" if lock else ""
+    out: dict[Any, list[Any]] = {}
+    with connection.cursor() as cursor:
+        for tenant_id, people in _by_tenant(keys).items():
+            for start in range(0, len(people), _IN_CHUNK):
+                chunk = people[start : start + _IN_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT {cols} FROM {table} WHERE tenant_id = %s "  # noqa: S608
+                    f"AND person_id IN ({marks}){suffix}",
+                    [tenant_id, *chunk],
+                )
+                for p, a, *values in cursor.fetchall():
+                    if (tenant_id, p, a) in wanted:
+                        out[(tenant_id, p, a)] = values
+    return out
+
+
+def _apply_checks(checks: dict[tuple[int, int, int], list[Any]]) -> None:
+    """Read the touched CheckFact rows, merge, write back those that changed, and move their
+    contributions between the CheckCells (PostgreSQL: the rows locked first, as CourseFact's
+    in `_apply_course`, so that concurrent writers of one pair count it once)."""
+    keys = sorted(checks)
+    pg = connection.vendor == "postgresql"
+    if pg:
+        table = _qn(CheckFact._meta.db_table)
+        cols = ", ".join(
+            _qn(c) for c in ("tenant_id", "person_id", "activity_id", "attempts", "passes")
+        )
+        with connection.cursor() as cursor:
+            for start in range(0, len(keys), 1000):
+                chunk = keys[start : start + 1000]
+                values = ", ".join(["(%s, %s, %s, 0, 0)"] * len(chunk))
+                cursor.execute(
+                    f"INSERT INTO {table} ({cols}) VALUES {values} "  # noqa: S608
+                    "ON CONFLICT DO NOTHING",
+                    [v for key in chunk for v in key],
+                )
+    stored = _read_checks(keys, lock=pg)
+    writes: list[list[Any]] = []
+    cells: dict[tuple[int, int, int], list[int]] = {}
+    contribution = fold.check_contribution
+    for key in keys:
+        old = stored.get(key)
+        new = checks[key] if old is None else fold.merge_values(old, checks[key], fold.CHECK_MERGE)
+        if new == old:
+            continue
+        writes.append([*key, *new])
+        for row, sign in ((old, -1), (new, 1)):
+            part = contribution(row)
+            if part is None:
+                continue
+            cell = cells.setdefault((key[0], part[0], key[2]), [0, 0, 0, 0])
+            for i, v in enumerate(part[1]):
+                cell[i] += sign * v
+    _upsert(
+        CheckFact._meta.db_table,
+        ["tenant_id", "person_id", "activity_id"],
+        fold.CHECK_COLUMNS,
+        ["set"] * len(fold.CHECK_COLUMNS),
+        writes,
+    )
+    _upsert(
+        CheckCell._meta.db_table,
+        ["tenant_id", "course_id", "activity_id"],
+        fold.CHECK_CELL_COLUMNS,
+        ["sum"] * len(fold.CHECK_CELL_COLUMNS),
+        [[*k, *v] for k, v in sorted(cells.items()) if any(v)],
+    )
+
+
+def rebuild_check_cells_sql(where: str = "") -> str:
+    """INSERT ... SELECT of every CheckCell from the CheckFact rows (`where`: a condition on
+    them, e.g. one tenant). The same sums as `fold.check_contribution`."""
+    ck, cell = _qn(CheckFact._meta.db_table), _qn(CheckCell._meta.db_table)
+    first = "COALESCE(first_pass_attempt, attempts - passes + 1)"
+    return (
+        f"INSERT INTO {cell} (tenant_id, course_id, activity_id, people, passed, "  # noqa: S608
+        "first_try, pass_attempts) SELECT tenant_id, COALESCE(course_id, 0), activity_id, "
+        "COUNT(*), SUM(CASE WHEN passes > 0 THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN passes > 0 AND {first} = 1 THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN passes > 0 THEN {first} ELSE 0 END) FROM {ck} "
+        f"WHERE attempts > 0{where} GROUP BY tenant_id, COALESCE(course_id, 0), activity_id"
+    )
 
 
 # --- CourseFact and its cells (ADR 0014) ---------------------------------------------------------
@@ -413,6 +510,10 @@ def _rebuild_cells(*, tenant_id: int | None) -> None:
             for t, c, w, n in cursor.fetchall():
                 retention[(t, kind, _as_date(c), _as_date(w))] += n
     apply_retention_cells(retention)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            rebuild_check_cells_sql("" if tenant_id is None else " AND tenant_id = %s"), params
+        )
     cols = ", ".join(_qn(c) for c in ("id", "tenant_id", "course_id", *_FACT_COLUMNS))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -954,6 +1055,7 @@ def _rebuild_dim_cells(*, tenant_id: int | None) -> None:
 ROLLUP_MODELS = (
     CourseFact,
     CheckFact,
+    CheckCell,
     PersonFact,
     ActivePeriod,
     ActiveCount,

@@ -22,6 +22,7 @@ from uptake.analytics.models import (
     ActiveCount,
     ActivePeriod,
     AssignmentCell,
+    CheckCell,
     CheckFact,
     CompletionCell,
     CourseFact,
@@ -111,6 +112,7 @@ def _tables() -> dict[str, str]:
         "ap": _t(ActivePeriod),
         "ac": _t(ActiveCount),
         "ck": _t(CheckFact),
+        "ckcell": _t(CheckCell),
         "dc": _t(DailyCount),
         "cell": _t(AssignmentCell),
         "ccell": _t(CompletionCell),
@@ -877,8 +879,18 @@ def heatmap(
 # --- Knowledge checks --------------------------------------------------------------------------
 
 
+_CHECK_SUMS = "SUM(people), SUM(passed), SUM(first_try), SUM(pass_attempts)"
+
+
 def check_counts(*, scope: Scope) -> rules.CheckCounts:
     t = _tables()
+    if not scope.people_filtered:  # the CheckCells: one row per check, not per person
+        csql, cparams = course_filter(scope, "course_id")
+        row = _fetch(
+            f"SELECT {_CHECK_SUMS} FROM {t['ckcell']} WHERE tenant_id = %s{csql}",
+            [scope.tenant_id, *cparams],
+        )[0]
+        return rules.CheckCounts(*(int(v or 0) for v in row))
     psql, pparams = person_filter(scope, "ck.person_id")
     csql, cparams = course_filter(scope, "ck.course_id")
     row = _fetch(
@@ -897,9 +909,25 @@ def check_counts(*, scope: Scope) -> rules.CheckCounts:
 def hardest_checks(*, scope: Scope, limit: int = 10) -> list[tuple[int, rules.CheckCounts]]:
     """Knowledge checks with the lowest first-attempt pass rate (at least 5 people)."""
     t = _tables()
+    if not scope.people_filtered:
+        csql, cparams = course_filter(scope, "course_id")
+        rows = _fetch(
+            f"SELECT activity_id, {_CHECK_SUMS} FROM {t['ckcell']} WHERE tenant_id = %s{csql} "
+            "GROUP BY activity_id HAVING SUM(people) >= 5",
+            [scope.tenant_id, *cparams],
+        )
+    else:
+        rows = _hardest_from_facts(scope)
+    out = [(int(r[0]), rules.CheckCounts(*(int(v or 0) for v in r[1:]))) for r in rows]
+    out.sort(key=lambda kv: (kv[1].first_try / kv[1].people, kv[0]))
+    return out[:limit]
+
+
+def _hardest_from_facts(scope: Scope) -> list[tuple[Any, ...]]:
+    t = _tables()
     psql, pparams = person_filter(scope, "ck.person_id")
     csql, cparams = course_filter(scope, "ck.course_id")
-    rows = _fetch(
+    return _fetch(
         "SELECT ck.activity_id, COUNT(*), SUM(CASE WHEN ck.passes > 0 THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN ck.passes > 0 AND COALESCE(ck.first_pass_attempt, "
         "ck.attempts - ck.passes + 1) = 1 THEN 1 ELSE 0 END), "
@@ -910,9 +938,6 @@ def hardest_checks(*, scope: Scope, limit: int = 10) -> list[tuple[int, rules.Ch
         "GROUP BY ck.activity_id HAVING COUNT(*) >= 5",
         [scope.tenant_id, *pparams, *cparams],
     )
-    out = [(int(r[0]), rules.CheckCounts(*(int(v or 0) for v in r[1:]))) for r in rows]
-    out.sort(key=lambda kv: (kv[1].first_try / kv[1].people, kv[0]))
-    return out[:limit]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from uptake.analytics.models import (
     ActiveCount,
     ActivePeriod,
     AssignmentCell,
+    CheckCell,
     CheckFact,
     CompletionCell,
     CourseFact,
@@ -127,6 +128,7 @@ def expected() -> dict[str, Any]:
         "retention_cells": dict(retention),
         "course": facts,
         "checks": {k: (v[0], v[1], v[2], min(v[3], default=None)) for k, v in checks.items()},
+        "check_cells": _check_cells(checks),
         "active": active,
         "people": people,
         "counts": dict(counts),
@@ -241,6 +243,23 @@ def _dim_retention(rows: list[tuple[Any, ...]]) -> dict[Any, int]:
     return dict(out)
 
 
+def _check_cells(checks: dict[tuple[int, int, int], list[Any]]) -> dict[Any, Any]:
+    """Per (tenant, course or 0, check): people who attempted, passed, passed at the first
+    attempt, and the sum of their first passing attempt numbers."""
+    cells: dict[Any, list[int]] = {}
+    for (t, _p, a), (course, attempts, passes, numbers) in checks.items():
+        if not attempts:
+            continue
+        cell = cells.setdefault((t, course or 0, a), [0, 0, 0, 0])
+        cell[0] += 1
+        if passes:
+            first = min(numbers) if numbers else attempts - passes + 1
+            cell[1] += 1
+            cell[2] += first == 1
+            cell[3] += first
+    return {k: tuple(v) for k, v in cells.items()}
+
+
 def stored() -> dict[str, Any]:
     return {
         "dim_retention_cells": {
@@ -315,6 +334,16 @@ def stored() -> dict[str, Any]:
                 c.first_pass_attempt,
             )
             for c in CheckFact.objects.all()
+        },
+        "check_cells": {
+            (c.tenant_id, c.course_id, c.activity_id): (
+                c.people,
+                c.passed,
+                c.first_try,
+                c.pass_attempts,
+            )
+            for c in CheckCell.objects.all()
+            if any((c.people, c.passed, c.first_try, c.pass_attempts))
         },
         "people": {
             (f.tenant_id, f.person_id): (
