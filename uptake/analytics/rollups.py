@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.db import connection, transaction
@@ -205,25 +205,13 @@ def _apply(delta: fold.Delta, *, cells: bool) -> None:
 
 def _read_checks(keys: list[tuple[int, int, int]], *, lock: bool) -> dict[Any, list[Any]]:
     """The stored CheckFact rows (CHECK_COLUMNS values) of `keys`."""
-    wanted = set(keys)
     cols = ", ".join(_qn(c) for c in ("person_id", "activity_id", *fold.CHECK_COLUMNS))
-    table = _qn(CheckFact._meta.db_table)
-    suffix = " FOR UPDATE" if lock else ""
-    out: dict[Any, list[Any]] = {}
-    with connection.cursor() as cursor:
-        for tenant_id, people in _by_tenant(keys).items():
-            for start in range(0, len(people), _IN_CHUNK):
-                chunk = people[start : start + _IN_CHUNK]
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(
-                    f"SELECT {cols} FROM {table} WHERE tenant_id = %s "  # noqa: S608
-                    f"AND person_id IN ({marks}){suffix}",
-                    [tenant_id, *chunk],
-                )
-                for p, a, *values in cursor.fetchall():
-                    if (tenant_id, p, a) in wanted:
-                        out[(tenant_id, p, a)] = values
-    return out
+    return {
+        key: values
+        for key, values in _rows_of(
+            CheckFact._meta.db_table, cols, keys, " FOR UPDATE" if lock else ""
+        )
+    }
 
 
 def _apply_checks(checks: dict[tuple[int, int, int], list[Any]]) -> None:
@@ -233,19 +221,12 @@ def _apply_checks(checks: dict[tuple[int, int, int], list[Any]]) -> None:
     keys = sorted(checks)
     pg = connection.vendor == "postgresql"
     if pg:
-        table = _qn(CheckFact._meta.db_table)
-        cols = ", ".join(
-            _qn(c) for c in ("tenant_id", "person_id", "activity_id", "attempts", "passes")
+        _placeholders(
+            CheckFact._meta.db_table,
+            ("tenant_id", "person_id", "activity_id"),
+            keys,
+            zeros=("attempts", "passes"),
         )
-        with connection.cursor() as cursor:
-            for start in range(0, len(keys), 1000):
-                chunk = keys[start : start + 1000]
-                values = ", ".join(["(%s, %s, %s, 0, 0)"] * len(chunk))
-                cursor.execute(
-                    f"INSERT INTO {table} ({cols}) VALUES {values} "  # noqa: S608
-                    "ON CONFLICT DO NOTHING",
-                    [v for key in chunk for v in key],
-                )
     stored = _read_checks(keys, lock=pg)
     writes: list[list[Any]] = []
     cells: dict[tuple[int, int, int], list[int]] = {}
@@ -327,13 +308,14 @@ def _by_tenant(keys: Iterable[tuple[int, int, int]]) -> dict[int, list[int]]:
     return {t: sorted(ps) for t, ps in people.items()}
 
 
-def _read_facts(keys: list[tuple[int, int, int]], *, lock: bool) -> dict[Any, list[Any]]:
-    """The stored CourseFact rows (aware datetimes, COURSE_COLUMNS then due_at) of `keys`."""
+def _rows_of(
+    table: str, cols: str, keys: list[tuple[int, int, int]], suffix: str = ""
+) -> Iterator[tuple[tuple[int, int, int], list[Any]]]:
+    """(key, values) of the rows of `table` whose (tenant, person, third column) is one of
+    `keys`: `cols` names the person, the third key column, then the values. Read by person
+    (the tables' keys start with tenant and person), a few hundred people a statement."""
     wanted = set(keys)
-    cols = f"person_id, course_id, {_as_read(_FACT_COLUMNS)}"
-    table = _qn(CourseFact._meta.db_table)
-    suffix = " FOR UPDATE" if lock else ""
-    out: dict[Any, list[Any]] = {}
+    table = _qn(table)
     with connection.cursor() as cursor:
         for tenant_id, people in _by_tenant(keys).items():
             for start in range(0, len(people), _IN_CHUNK):
@@ -345,10 +327,18 @@ def _read_facts(keys: list[tuple[int, int, int]], *, lock: bool) -> dict[Any, li
                     [tenant_id, *chunk],
                 )
                 for p, c, *values in cursor.fetchall():
-                    key = (tenant_id, p, c)
-                    if key in wanted:
-                        out[key] = [_py_moment(v) for v in values]
-    return out
+                    if (tenant_id, p, c) in wanted:
+                        yield (tenant_id, p, c), values
+
+
+def _read_facts(keys: list[tuple[int, int, int]], *, lock: bool) -> dict[Any, list[Any]]:
+    """The stored CourseFact rows (aware datetimes, COURSE_COLUMNS then due_at) of `keys`."""
+    cols = f"person_id, course_id, {_as_read(_FACT_COLUMNS)}"
+    suffix = " FOR UPDATE" if lock else ""
+    return {
+        key: [_py_moment(v) for v in values]
+        for key, values in _rows_of(CourseFact._meta.db_table, cols, keys, suffix)
+    }
 
 
 def _enrollment_dues(keys: list[tuple[int, int, int]]) -> dict[Any, Any]:
@@ -357,39 +347,33 @@ def _enrollment_dues(keys: list[tuple[int, int, int]]) -> dict[Any, Any]:
 
     if not keys:
         return {}
-    wanted = set(keys)
-    table = _qn(Enrollment._meta.db_table)
-    out: dict[Any, Any] = {}
-    with connection.cursor() as cursor:
-        for tenant_id, people in _by_tenant(keys).items():
-            for start in range(0, len(people), _IN_CHUNK):
-                chunk = people[start : start + _IN_CHUNK]
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(
-                    f"SELECT person_id, course_id, {_as_read(['due_at'])} FROM {table} "  # noqa: S608
-                    f"WHERE tenant_id = %s AND person_id IN ({marks}) AND due_at IS NOT NULL",
-                    [tenant_id, *chunk],
-                )
-                for p, c, due in cursor.fetchall():
-                    if (tenant_id, p, c) in wanted:
-                        out[(tenant_id, p, c)] = _py_moment(due)
-    return out
+    cols = f"person_id, course_id, {_as_read(['due_at'])}"
+    return {
+        key: _py_moment(due)
+        for key, (due,) in _rows_of(
+            Enrollment._meta.db_table, cols, keys, " AND due_at IS NOT NULL"
+        )
+    }
 
 
-def _placeholders(keys: list[tuple[int, int, int]]) -> None:
+def _placeholders(
+    table: str,
+    key: tuple[str, ...],
+    keys: list[tuple[int, int, int]],
+    zeros: tuple[str, ...] = (),
+) -> None:
     """PostgreSQL: make sure a row exists for every key before reading them FOR UPDATE, so
-    that two transactions writing the same new pair queue on its row lock instead of both
-    counting it as new. (SQLite runs one writer at a time.)"""
-    table = _qn(CourseFact._meta.db_table)
-    cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", "course_id"))
+    that two transactions writing the same new key queue on its row lock instead of both
+    counting it as new. (SQLite runs one writer at a time.) `zeros`: counters, 0 at first."""
+    cols = ", ".join(_qn(c) for c in (*key, *zeros))
+    row = "(" + ", ".join(["%s"] * len(key) + ["0"] * len(zeros)) + ")"
     with connection.cursor() as cursor:
         for start in range(0, len(keys), 1000):
             chunk = keys[start : start + 1000]
-            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
             cursor.execute(
-                f"INSERT INTO {table} ({cols}) VALUES {values} "  # noqa: S608
+                f"INSERT INTO {_qn(table)} ({cols}) VALUES {', '.join([row] * len(chunk))} "  # noqa: S608
                 "ON CONFLICT DO NOTHING",
-                [v for key in chunk for v in key],
+                [v for k in chunk for v in k],
             )
 
 
@@ -399,7 +383,7 @@ def _apply_course(course: dict[tuple[int, int, int], list[Any]], adapt: _Adapt) 
     keys = sorted(course)
     pg = connection.vendor == "postgresql"
     if pg:
-        _placeholders(keys)
+        _placeholders(CourseFact._meta.db_table, ("tenant_id", "person_id", "course_id"), keys)
     stored = _read_facts(keys, lock=pg)
     # The due date is read from the enrolment when a pair is new or (re)assigned; later changes
     # come through sync_due_dates (EnrollmentDueDateChanged).
