@@ -250,6 +250,8 @@ def fold(events: Iterable[Event | tuple[Any, ...]]) -> Delta:
 # --- Second level: a CheckFact row's contribution to its CheckCell ------------------------------
 
 CHECK_CELL_COLUMNS = ("people", "passed", "first_try", "pass_attempts")
+# Kinds of the dimension check cells (department, location, hire month), with their Dims index.
+CHECK_DIM_KINDS = (("d", 0), ("l", 1), ("h", 3))
 
 
 def check_contribution(row: list[Any] | None) -> tuple[int, tuple[int, int, int, int]] | None:
@@ -265,6 +267,35 @@ def check_contribution(row: list[Any] | None) -> tuple[int, tuple[int, int, int,
     if first is None:
         first = attempts - passes + 1
     return course_id or 0, (1, 1, 1 if first == 1 else 0, first)
+
+
+def check_cell_changes(
+    changes: Iterable[tuple[int, int, Any, Any, list[Any] | None, list[Any] | None]],
+) -> tuple[dict[tuple[int, int, int], list[int]], dict[tuple[int, str, str, int, int], list[int]]]:
+    """Counter changes of the CheckCells and the dimension check cells for CheckFact rows of
+    (tenant, check) going from `old` (counted under `old_dims`) to `new` (under `new_dims`),
+    given as (tenant, check, old_dims, new_dims, old row or None, new row or None)."""
+    cells: dict[tuple[int, int, int], list[int]] = {}
+    dim_cells: dict[tuple[int, str, str, int, int], list[int]] = {}
+    for tenant_id, activity_id, old_dims, new_dims, old, new in changes:
+        for sign, dims, row in ((-1, old_dims, old), (1, new_dims, new)):
+            part = check_contribution(row)
+            if part is None:
+                continue
+            course_id, counters = part
+            targets: list[list[int]] = [
+                cells.setdefault((tenant_id, course_id, activity_id), [0] * 4)
+            ]
+            for kind, i in CHECK_DIM_KINDS:
+                key = (tenant_id, kind, str(dims[i]), course_id, activity_id)
+                targets.append(dim_cells.setdefault(key, [0] * 4))
+            for acc in targets:
+                for j, v in enumerate(counters):
+                    acc[j] += sign * v
+    return (
+        {k: v for k, v in cells.items() if any(v)},
+        {k: v for k, v in dim_cells.items() if any(v)},
+    )
 
 
 # --- Second level: a CourseFact row's contribution to the cells (ADR 0014) ---------------------

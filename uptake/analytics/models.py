@@ -371,6 +371,29 @@ class DimensionCell(models.Model):
         abstract = True
 
 
+class DimCheckCell(DimensionCell):
+    """CheckCell per department, location and hire month (the scopes of one dimension value,
+    ADR 0026)."""
+
+    course_id = models.BigIntegerField()
+    activity_id = models.BigIntegerField()
+    people = models.BigIntegerField(default=0)
+    passed = models.BigIntegerField(default=0)
+    first_try = models.BigIntegerField(default=0)
+    pass_attempts = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "value", "course_id", "activity_id"],
+                name="dimcheckcell_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value} check {self.activity_id}: {self.passed}/{self.people}"
+
+
 class DimAssignmentCell(DimensionCell):
     """AssignmentCell per dimension value."""
 

@@ -31,6 +31,7 @@ from uptake.analytics.models import (
     DailyCount,
     DimActiveCell,
     DimAssignmentCell,
+    DimCheckCell,
     DimCompletionCell,
     DimDurationCell,
     DimRetentionCell,
@@ -228,50 +229,77 @@ def _apply_checks(checks: dict[tuple[int, int, int], list[Any]]) -> None:
             zeros=("attempts", "passes"),
         )
     stored = _read_checks(keys, lock=pg)
-    writes: list[list[Any]] = []
-    cells: dict[tuple[int, int, int], list[int]] = {}
-    contribution = fold.check_contribution
+    writes: list[tuple[tuple[int, int, int], list[Any]]] = []
     for key in keys:
         old = stored.get(key)
         new = checks[key] if old is None else fold.merge_values(old, checks[key], fold.CHECK_MERGE)
-        if new == old:
-            continue
-        writes.append([*key, *new])
-        for row, sign in ((old, -1), (new, 1)):
-            part = contribution(row)
-            if part is None:
-                continue
-            cell = cells.setdefault((key[0], part[0], key[2]), [0, 0, 0, 0])
-            for i, v in enumerate(part[1]):
-                cell[i] += sign * v
+        if new != old:
+            writes.append((key, new))
+    if not writes:
+        return
     _upsert(
         CheckFact._meta.db_table,
         ["tenant_id", "person_id", "activity_id"],
         fold.CHECK_COLUMNS,
         ["set"] * len(fold.CHECK_COLUMNS),
-        writes,
+        [[*key, *row] for key, row in writes],
     )
+    dims = person_dims({(t, p) for (t, p, _a), _row in writes})
+    _apply_check_cells(
+        fold.check_cell_changes(
+            (t, a, dims[(t, p)], dims[(t, p)], stored.get((t, p, a)), row)
+            for (t, p, a), row in writes
+        )
+    )
+
+
+def _apply_check_cells(
+    changes: tuple[
+        dict[tuple[int, int, int], list[int]], dict[tuple[int, str, str, int, int], list[int]]
+    ],
+) -> None:
+    cells, dim_cells = changes
     _upsert(
         CheckCell._meta.db_table,
         ["tenant_id", "course_id", "activity_id"],
         fold.CHECK_CELL_COLUMNS,
         ["sum"] * len(fold.CHECK_CELL_COLUMNS),
-        [[*k, *v] for k, v in sorted(cells.items()) if any(v)],
+        [[*k, *v] for k, v in sorted(cells.items())],
+    )
+    _upsert(
+        DimCheckCell._meta.db_table,
+        ["tenant_id", "kind", "value", "course_id", "activity_id"],
+        fold.CHECK_CELL_COLUMNS,
+        ["sum"] * len(fold.CHECK_CELL_COLUMNS),
+        [[*k, *v] for k, v in sorted(dim_cells.items())],
     )
 
 
-def rebuild_check_cells_sql(where: str = "") -> str:
+def rebuild_check_cells_sql(where: str = "", dim: str | None = None) -> str:
     """INSERT ... SELECT of every CheckCell from the CheckFact rows (`where`: a condition on
-    them, e.g. one tenant). The same sums as `fold.check_contribution`."""
-    ck, cell = _qn(CheckFact._meta.db_table), _qn(CheckCell._meta.db_table)
-    first = "COALESCE(first_pass_attempt, attempts - passes + 1)"
+    them, e.g. one tenant), or with `dim` (a PersonDims column) of every dimension check cell
+    of that column (its kind is the first parameter). The same sums as
+    `fold.check_contribution`."""
+    ck, pd = _qn(CheckFact._meta.db_table), _qn(PersonDims._meta.db_table)
+    first = "COALESCE(ck.first_pass_attempt, ck.attempts - ck.passes + 1)"
+    sums = (
+        "COUNT(*), SUM(CASE WHEN ck.passes > 0 THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN ck.passes > 0 AND {first} = 1 THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN ck.passes > 0 THEN {first} ELSE 0 END)"
+    )
+    counters = ", ".join(fold.CHECK_CELL_COLUMNS)
+    if dim is None:
+        table, keys, join, group = _qn(CheckCell._meta.db_table), "", "", ""
+    else:
+        table = _qn(DimCheckCell._meta.db_table)
+        keys = f"kind, {_qn('value')}, "
+        join = f" JOIN {pd} pd ON pd.tenant_id = ck.tenant_id AND pd.person_id = ck.person_id"
+        group = f"pd.{_qn(dim)}, "
     return (
-        f"INSERT INTO {cell} (tenant_id, course_id, activity_id, people, passed, "  # noqa: S608
-        "first_try, pass_attempts) SELECT tenant_id, COALESCE(course_id, 0), activity_id, "
-        "COUNT(*), SUM(CASE WHEN passes > 0 THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN passes > 0 AND {first} = 1 THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN passes > 0 THEN {first} ELSE 0 END) FROM {ck} "
-        f"WHERE attempts > 0{where} GROUP BY tenant_id, COALESCE(course_id, 0), activity_id"
+        f"INSERT INTO {table} (tenant_id, {keys}course_id, activity_id, {counters}) "  # noqa: S608
+        f"SELECT ck.tenant_id, {'%s, ' + group if dim else ''}COALESCE(ck.course_id, 0), "
+        f"ck.activity_id, {sums} FROM {ck} ck{join} WHERE ck.attempts > 0{where} "
+        f"GROUP BY ck.tenant_id, {group}COALESCE(ck.course_id, 0), ck.activity_id"
     )
 
 
@@ -496,7 +524,7 @@ def _rebuild_cells(*, tenant_id: int | None) -> None:
     apply_retention_cells(retention)
     with connection.cursor() as cursor:
         cursor.execute(
-            rebuild_check_cells_sql("" if tenant_id is None else " AND tenant_id = %s"), params
+            rebuild_check_cells_sql("" if tenant_id is None else " AND ck.tenant_id = %s"), params
         )
     cols = ", ".join(_qn(c) for c in ("id", "tenant_id", "course_id", *_FACT_COLUMNS))
     with connection.cursor() as cursor:
@@ -925,6 +953,9 @@ def sync_people(*, tenant_id: int, person_ids: Iterable[int]) -> int:
         cf, ap = _qn(CourseFact._meta.db_table), _qn(ActivePeriod._meta.db_table)
         cols = f"person_id, course_id, {_as_read(_FACT_COLUMNS)}"
         cell_moves = []
+        check_moves = []
+        ck = _qn(CheckFact._meta.db_table)
+        ck_cols = ", ".join(_qn(c) for c in ("person_id", "activity_id", *fold.CHECK_COLUMNS))
         active_moves = []
         retention_moves: Counter[tuple[int, str, str, str, dt.date, dt.date]] = Counter()
         cohorts = {k: (v[1], v[3]) for k, v in _read_people(sorted(moved), lock=False).items()}
@@ -940,6 +971,14 @@ def sync_people(*, tenant_id: int, person_ids: Iterable[int]) -> int:
                     old, new = moved[(t, p)]
                     row = [_py_moment(v) for v in values]
                     cell_moves.append((t, c, old, new, row, row))
+                cursor.execute(
+                    f"SELECT {ck_cols} FROM {ck} WHERE tenant_id = %s "  # noqa: S608
+                    f"AND person_id IN ({marks})",
+                    [t, *chunk],
+                )
+                for p, a, *values in cursor.fetchall():
+                    old, new = moved[(t, p)]
+                    check_moves.append((t, a, old, new, values, values))
                 cursor.execute(
                     f"SELECT person_id, grain, {_qn('start')} FROM {ap} "  # noqa: S608
                     f"WHERE tenant_id = %s AND person_id IN ({marks})",
@@ -958,6 +997,7 @@ def sync_people(*, tenant_id: int, person_ids: Iterable[int]) -> int:
                                 retention_moves[(t, dkind, str(old[i]), ckind, cweek, day)] -= 1
                                 retention_moves[(t, dkind, str(new[i]), ckind, cweek, day)] += 1
         apply_dim_cells(fold.dim_cell_changes(cell_moves))
+        _apply_check_cells(fold.check_cell_changes(check_moves))
         apply_dim_active(fold.dim_active_changes(active_moves))
         apply_dim_retention(retention_moves)
         _write_dims({k: new for k, (_old, new) in moved.items()}, replace=True)
@@ -1004,6 +1044,9 @@ def _rebuild_dim_cells(*, tenant_id: int | None) -> None:
                 dims = _dims_row(values[:5])
                 changes.append((t, c, dims, dims, None, [_py_moment(v) for v in values[5:]]))
             apply_dim_cells(fold.dim_cell_changes(changes))
+        ckcond = "" if tenant_id is None else " AND ck.tenant_id = %s"
+        for kind, i in fold.CHECK_DIM_KINDS:
+            cursor.execute(rebuild_check_cells_sql(ckcond, dim=_DIM_COLUMNS[i]), [kind, *params])
         apcond = "" if tenant_id is None else " AND ap.tenant_id = %s"
         drc, pf = _qn(DimRetentionCell._meta.db_table), _qn(PersonFact._meta.db_table)
         for dkind, i in fold.ACTIVE_KINDS:
@@ -1050,6 +1093,7 @@ ROLLUP_MODELS = (
     RetentionCell,
     PersonDims,
     DimAssignmentCell,
+    DimCheckCell,
     DimCompletionCell,
     DimDurationCell,
     DimActiveCell,

@@ -29,6 +29,7 @@ from uptake.analytics.models import (
     DailyCount,
     DimActiveCell,
     DimAssignmentCell,
+    DimCheckCell,
     DimCompletionCell,
     DimDurationCell,
     DimRetentionCell,
@@ -113,6 +114,7 @@ def _tables() -> dict[str, str]:
         "ac": _t(ActiveCount),
         "ck": _t(CheckFact),
         "ckcell": _t(CheckCell),
+        "dimckcell": _t(DimCheckCell),
         "dc": _t(DailyCount),
         "cell": _t(AssignmentCell),
         "ccell": _t(CompletionCell),
@@ -882,14 +884,28 @@ def heatmap(
 _CHECK_SUMS = "SUM(people), SUM(passed), SUM(first_try), SUM(pass_attempts)"
 
 
+def _check_cells(scope: Scope) -> tuple[str, str, list[Any]] | None:
+    """The check cell table of a scope without a filter on people (CheckCell) or with one
+    department / location / hire month (DimCheckCell), its conditions and their parameters;
+    None for other scopes (teams, audiences), which sum their people's CheckFact rows."""
+    t = _tables()
+    dparams: list[Any] = []
+    if not scope.people_filtered:
+        table, dsql = t["ckcell"], ""
+    elif scope_dim(scope) is not None:
+        table, dsql, dparams = _cell_table(scope, t["ckcell"], t["dimckcell"])
+    else:
+        return None
+    csql, cparams = course_filter(scope, "course_id")
+    return table, f"tenant_id = %s{dsql}{csql}", [scope.tenant_id, *dparams, *cparams]
+
+
 def check_counts(*, scope: Scope) -> rules.CheckCounts:
     t = _tables()
-    if not scope.people_filtered:  # the CheckCells: one row per check, not per person
-        csql, cparams = course_filter(scope, "course_id")
-        row = _fetch(
-            f"SELECT {_CHECK_SUMS} FROM {t['ckcell']} WHERE tenant_id = %s{csql}",
-            [scope.tenant_id, *cparams],
-        )[0]
+    cells = _check_cells(scope)
+    if cells is not None:  # one row per check, not per person
+        table, where, params = cells
+        row = _fetch(f"SELECT {_CHECK_SUMS} FROM {table} WHERE {where}", params)[0]
         return rules.CheckCounts(*(int(v or 0) for v in row))
     psql, pparams = person_filter(scope, "ck.person_id")
     csql, cparams = course_filter(scope, "ck.course_id")
@@ -908,13 +924,13 @@ def check_counts(*, scope: Scope) -> rules.CheckCounts:
 
 def hardest_checks(*, scope: Scope, limit: int = 10) -> list[tuple[int, rules.CheckCounts]]:
     """Knowledge checks with the lowest first-attempt pass rate (at least 5 people)."""
-    t = _tables()
-    if not scope.people_filtered:
-        csql, cparams = course_filter(scope, "course_id")
+    cells = _check_cells(scope)
+    if cells is not None:
+        table, where, params = cells
         rows = _fetch(
-            f"SELECT activity_id, {_CHECK_SUMS} FROM {t['ckcell']} WHERE tenant_id = %s{csql} "
+            f"SELECT activity_id, {_CHECK_SUMS} FROM {table} WHERE {where} "
             "GROUP BY activity_id HAVING SUM(people) >= 5",
-            [scope.tenant_id, *cparams],
+            params,
         )
     else:
         rows = _hardest_from_facts(scope)

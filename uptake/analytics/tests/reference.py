@@ -18,6 +18,7 @@ from uptake.analytics.models import (
     DailyCount,
     DimActiveCell,
     DimAssignmentCell,
+    DimCheckCell,
     DimCompletionCell,
     DimDurationCell,
     DimRetentionCell,
@@ -129,6 +130,7 @@ def expected() -> dict[str, Any]:
         "course": facts,
         "checks": {k: (v[0], v[1], v[2], min(v[3], default=None)) for k, v in checks.items()},
         "check_cells": _check_cells(checks),
+        "dim_check_cells": _dim_check_cells(checks),
         "active": active,
         "people": people,
         "counts": dict(counts),
@@ -260,6 +262,19 @@ def _check_cells(checks: dict[tuple[int, int, int], list[Any]]) -> dict[Any, Any
     return {k: tuple(v) for k, v in cells.items()}
 
 
+def _dim_check_cells(checks: dict[tuple[int, int, int], list[Any]]) -> dict[Any, Any]:
+    """The check cells again per person's current department / location / hire month."""
+    values = _person_values()
+    cells: dict[Any, list[int]] = {}
+    for (t, p, a), row in checks.items():
+        for (_t, course, _a), counters in _check_cells({(t, p, a): row}).items():
+            for kind in ("d", "l", "h"):
+                cell = cells.setdefault((t, kind, values[p][0][kind], course, a), [0, 0, 0, 0])
+                for i, v in enumerate(counters):
+                    cell[i] += v
+    return {k: tuple(v) for k, v in cells.items()}
+
+
 def stored() -> dict[str, Any]:
     return {
         "dim_retention_cells": {
@@ -343,6 +358,16 @@ def stored() -> dict[str, Any]:
                 c.pass_attempts,
             )
             for c in CheckCell.objects.all()
+            if any((c.people, c.passed, c.first_try, c.pass_attempts))
+        },
+        "dim_check_cells": {
+            (c.tenant_id, c.kind, c.value, c.course_id, c.activity_id): (
+                c.people,
+                c.passed,
+                c.first_try,
+                c.pass_attempts,
+            )
+            for c in DimCheckCell.objects.all()
             if any((c.people, c.passed, c.first_try, c.pass_attempts))
         },
         "people": {

@@ -289,6 +289,42 @@ def test_knowledge_check_metrics_match_a_recomputation(org) -> None:  # type: ig
     assert kpis.pass_rate == len(passed) / len(attempts)
 
 
+def test_knowledge_checks_per_department_and_course_match_their_people(org) -> None:  # type: ignore[no-untyped-def]
+    """The check cells (ADR 0026) read for a department, a course or a check equal sums over
+    the CheckFact rows of the people and checks in scope."""
+    from uptake.analytics.models import CheckFact
+
+    department = dict(
+        Person.objects.filter(tenant_id=org.tenant_id).values_list("pk", "department")
+    )
+    facts = list(CheckFact.objects.filter(tenant_id=org.tenant_id, attempts__gt=0))
+
+    def counts(rows: list[CheckFact]) -> rules.CheckCounts:
+        firsts = [
+            f.first_pass_attempt if f.first_pass_attempt is not None else f.attempts - f.passes + 1
+            for f in rows
+            if f.passes
+        ]
+        return rules.CheckCounts(len(rows), len(firsts), firsts.count(1), sum(firsts))
+
+    names = {d for d in department.values() if d}
+    assert len(names) >= 2
+    for name in names:
+        scope = Scope(tenant_id=org.tenant_id, department=name)
+        mine = [f for f in facts if department[f.person_id] == name]
+        assert selectors.check_counts(scope=scope) == counts(mine)
+        by_check: dict[int, list[CheckFact]] = defaultdict(list)
+        for f in mine:
+            by_check[f.activity_id].append(f)
+        expected = {a: counts(rows) for a, rows in by_check.items() if len(rows) >= 5}
+        assert dict(selectors.hardest_checks(scope=scope, limit=10_000)) == expected
+    course_id = facts[0].course_id
+    scope = Scope(tenant_id=org.tenant_id, course_id=course_id)
+    assert selectors.check_counts(scope=scope) == counts(
+        [f for f in facts if f.course_id == course_id]
+    )
+
+
 def test_heatmap_matches_a_recomputation(org) -> None:  # type: ignore[no-untyped-def]
     days = _active_days(org.tenant_id)
     today = NOW.date()
