@@ -115,19 +115,27 @@ class CheckFact(models.Model):
         return f"{self.person_id} check {self.activity_id}"
 
 
-class CheckCell(models.Model):
+class CheckCounters(models.Model):
     """The CheckFact rows of one knowledge check summed (second level, like the assignment
     cells of ADR 0014): `people` who attempted it, `passed` it, passed at the `first_try`, and
-    the sum of the attempt numbers of their first passes. `course_id` 0: outside a course.
-    Organisation-wide and per-course figures read these instead of every CheckFact row."""
+    the sum of the attempt numbers of their first passes. `course_id` 0: outside a course."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     course_id = models.BigIntegerField()
     activity_id = models.BigIntegerField()
     people = models.BigIntegerField(default=0)
     passed = models.BigIntegerField(default=0)
     first_try = models.BigIntegerField(default=0)
     pass_attempts = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CheckCell(CheckCounters):
+    """Check counters of the whole organisation: organisation-wide and per-course figures
+    read these instead of every CheckFact row (ADR 0026)."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
@@ -371,16 +379,9 @@ class DimensionCell(models.Model):
         abstract = True
 
 
-class DimCheckCell(DimensionCell):
+class DimCheckCell(DimensionCell, CheckCounters):
     """CheckCell per department, location and hire month (the scopes of one dimension value,
     ADR 0026)."""
-
-    course_id = models.BigIntegerField()
-    activity_id = models.BigIntegerField()
-    people = models.BigIntegerField(default=0)
-    passed = models.BigIntegerField(default=0)
-    first_try = models.BigIntegerField(default=0)
-    pass_attempts = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

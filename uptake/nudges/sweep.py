@@ -243,6 +243,12 @@ _READS = {
 }
 
 
+def _reads(trigger: str) -> set[int]:
+    """The timestamp columns (of _TIME_COLUMNS) read for `trigger`: its own, and assigned_at,
+    which is never NULL and which Facts requires."""
+    return _READS.get(trigger, set(_TIME_COLUMNS)) | {3}
+
+
 def _skip(value: Any) -> None:
     return None
 
@@ -250,11 +256,9 @@ def _skip(value: Any) -> None:
 def _page_rows(rows: list[tuple[Any, ...]], trigger: str = "") -> list[tuple[Any, ...]]:
     """SQLite rows of `_stream_values` with the timestamps `trigger` reads parsed (aware, UTC;
     the others None: a third of the sweep's per-row time went to parsing unread columns)."""
-    reads = _READS.get(trigger, set(_TIME_COLUMNS))
+    reads = _reads(trigger)
     iso = dt.datetime.fromisoformat
     pa, pd, ps, pc, pl = (iso if i in reads else _skip for i in _TIME_COLUMNS)
-    if 3 not in reads:  # never NULL: parsed anyway, Facts requires it
-        pa = iso
     return [
         (
             pk,
@@ -286,7 +290,7 @@ def _page_rows(rows: list[tuple[Any, ...]], trigger: str = "") -> list[tuple[Any
 def _stream_values(qs: QuerySet[Enrollment], trigger: str = "") -> QuerySet[Enrollment]:
     if connection.vendor != "sqlite":
         # Timestamps the trigger does not read are not sent at all (NULL in their place).
-        reads = _READS.get(trigger, set(_TIME_COLUMNS)) | {3}
+        reads = _reads(trigger)
         unread = {
             f"_t{i}": Value(None, output_field=DateTimeField())
             for i in _TIME_COLUMNS

@@ -275,6 +275,10 @@ def _dim_check_cells(checks: dict[tuple[int, int, int], list[Any]]) -> dict[Any,
     return {k: tuple(v) for k, v in cells.items()}
 
 
+def _counters(cell: Any) -> tuple[int, int, int, int]:
+    return (cell.people, cell.passed, cell.first_try, cell.pass_attempts)
+
+
 def stored() -> dict[str, Any]:
     return {
         "dim_retention_cells": {
@@ -351,24 +355,14 @@ def stored() -> dict[str, Any]:
             for c in CheckFact.objects.all()
         },
         "check_cells": {
-            (c.tenant_id, c.course_id, c.activity_id): (
-                c.people,
-                c.passed,
-                c.first_try,
-                c.pass_attempts,
-            )
+            (c.tenant_id, c.course_id, c.activity_id): _counters(c)
             for c in CheckCell.objects.all()
-            if any((c.people, c.passed, c.first_try, c.pass_attempts))
+            if any(_counters(c))
         },
         "dim_check_cells": {
-            (c.tenant_id, c.kind, c.value, c.course_id, c.activity_id): (
-                c.people,
-                c.passed,
-                c.first_try,
-                c.pass_attempts,
-            )
+            (c.tenant_id, c.kind, c.value, c.course_id, c.activity_id): _counters(c)
             for c in DimCheckCell.objects.all()
-            if any((c.people, c.passed, c.first_try, c.pass_attempts))
+            if any(_counters(c))
         },
         "people": {
             (f.tenant_id, f.person_id): (
