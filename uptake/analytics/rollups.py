@@ -8,7 +8,9 @@ model metadata, never from input.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import json
 import threading
 from collections import Counter
@@ -43,10 +45,151 @@ from uptake.analytics.models import (
 )
 
 _ROWS_PER_STATEMENT = 200  # multi-row VALUES with RETURNING (4 parameters a row)
+_COURSE_KEY = ("tenant_id", "person_id", "course_id")
+_CHECK_KEY = ("tenant_id", "person_id", "activity_id")
+_CHECK_ZEROS = ("attempts", "passes")  # CheckFact counters (0 in a placeholder row)
+
+
+# Quoted identifiers, made once per name: the write path builds its statements per batch, and
+# every `connection.ops` lookup goes through a context-local proxy. SQLite and PostgreSQL quote
+# alike (double quotes), so one cache serves both.
+_QUOTED: dict[str, str] = {}
 
 
 def _qn(name: str) -> str:
-    return connection.ops.quote_name(name)
+    quoted = _QUOTED.get(name)
+    if quoted is None:
+        quoted = _QUOTED[name] = connection.ops.quote_name(name)
+    return quoted
+
+
+class _Queue(threading.local):
+    """PostgreSQL, during `apply`: writes nobody reads a result of, held back and sent in one
+    round trip with the next read (or at the end of `apply`), as one multi-statement execute.
+    A single event's rollups were ten statements and ten round trips."""
+
+    pending: list[tuple[str, Sequence[Any]]] | None = None
+    params: int = 0
+    # Statements `_prefetch` already ran: writes not to send again, reads' rows to hand out.
+    sent: set[tuple[str, tuple[Any, ...]]] | None = None
+    ready: dict[tuple[str, tuple[Any, ...]], list[tuple[Any, ...]]] | None = None
+    cursor: Any = None  # one cursor for every statement of the `apply`
+
+
+@contextlib.contextmanager
+def _cursor() -> Iterator[Any]:
+    """The `apply`'s cursor while queueing, else a new one."""
+    if _queue.cursor is not None:
+        yield _queue.cursor
+        return
+    with connection.cursor() as cursor:
+        yield cursor
+
+
+_queue = _Queue()
+_QUEUE_PARAMS = 20_000  # sent once this many parameters wait (bulk batches)
+
+
+def _send(cursor: Any, sql: str, params: Sequence[Any]) -> None:
+    """Execute a write whose result is not read; queued while `apply` runs on PostgreSQL."""
+    pending = _queue.pending
+    if pending is None:
+        cursor.execute(sql, params)
+        return
+    if _queue.sent and (sql, tuple(params)) in _queue.sent:
+        return
+    pending.append((sql, params))
+    _queue.params += len(params)
+    if _queue.params >= _QUEUE_PARAMS:
+        _run_queue(cursor)
+
+
+def _fetch(cursor: Any, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Execute a read (after the queued writes, in the same round trip) and return its rows."""
+    if _queue.ready:
+        rows = _queue.ready.pop((sql, tuple(params)), None)
+        if rows is not None:
+            return rows
+    if not _queue.pending:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    return _run_queue(cursor, (sql, params))
+
+
+def _run_queue(cursor: Any, read: tuple[str, Sequence[Any]] | None = None) -> list[tuple[Any, ...]]:
+    """Send the queued writes (then `read`) as one execute; the rows of `read`."""
+    statements = list(_queue.pending or ())
+    if read is not None:
+        statements.append(read)
+    _queue.params = 0
+    if _queue.pending:
+        _queue.pending.clear()
+    if not statements:
+        return []
+    # Client-side binding (Django's default psycopg cursor) sends this as one simple query.
+    cursor.execute("; ".join(sql for sql, _p in statements), [v for _s, p in statements for v in p])
+    if read is None:
+        return []
+    for _ in range(len(statements) - 1):
+        cursor.nextset()
+    return cursor.fetchall()
+
+
+def queues_statements() -> bool:
+    """Whether `apply` sends its statements together (PostgreSQL, client-side binding)."""
+    import psycopg
+
+    if connection.vendor != "postgresql":
+        return False
+    connection.ensure_connection()
+    return issubclass(connection.connection.cursor_factory, psycopg.ClientCursor)
+
+
+def _queueing() -> Any:
+    """Queue writes for the duration (PostgreSQL with client-side binding; else nothing)."""
+    if _queue.pending is not None or not queues_statements():
+        return contextlib.nullcontext()
+    return _queued()
+
+
+@contextlib.contextmanager
+def _queued() -> Iterator[None]:
+    _queue.pending, _queue.params, _queue.sent, _queue.ready = [], 0, set(), {}
+    try:
+        with connection.cursor() as cursor:
+            _queue.cursor = cursor
+            yield
+            if _queue.pending:
+                _run_queue(cursor)
+    finally:
+        _queue.pending, _queue.params, _queue.sent, _queue.ready = None, 0, None, None
+        _queue.cursor = None
+
+
+def _prefetch(statements: list[tuple[str, list[Any], bool]]) -> None:
+    """Run the queued writes, then `statements` (sql, parameters, whether its rows are read),
+    in one round trip (while queueing; else nothing). The later `_send` of one of these writes
+    is skipped and the `_fetch` of one of these reads gets its rows. They run in the order
+    given, so row locks are taken in the usual order."""
+    pending, sent, ready = _queue.pending, _queue.sent, _queue.ready
+    if pending is None or sent is None or ready is None or not statements:
+        return
+    queued = list(pending)
+    pending.clear()
+    _queue.params = 0
+    every = [*queued, *((sql, params) for sql, params, _r in statements)]
+    with _cursor() as cursor:
+        cursor.execute("; ".join(sql for sql, _p in every), [v for _s, p in every for v in p])
+        for _ in queued:
+            cursor.nextset()
+        for i, (sql, params, read) in enumerate(statements):
+            if i:
+                cursor.nextset()
+            key = (sql, tuple(params))
+            if read:
+                ready.setdefault(key, cursor.fetchall())
+            else:
+                sent.add(key)
 
 
 def datetime_writer() -> Any:
@@ -104,6 +247,26 @@ def _merge_sql(table: str, column: str, how: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _upsert_sql(
+    table: str,
+    key: tuple[str, ...],
+    columns: tuple[str, ...],
+    merges: tuple[str, ...],
+    rows: int,
+) -> str:
+    """INSERT ... ON CONFLICT DO UPDATE of `rows` rows (a handful of shapes: made once)."""
+    names = [*key, *columns]
+    cols = ", ".join(_qn(n) for n in names)
+    marks = "(" + ", ".join(["%s"] * len(names)) + ")"
+    sets = ", ".join(_merge_sql(table, c, m) for c, m in zip(columns, merges, strict=True))
+    conflict = ", ".join(_qn(k) for k in key)
+    return (
+        f"INSERT INTO {_qn(table)} ({cols}) VALUES {', '.join([marks] * rows)} "  # noqa: S608
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
+    )
+
+
 def _upsert(
     table: str,
     key: Sequence[str],
@@ -113,48 +276,71 @@ def _upsert(
 ) -> None:
     if not rows:
         return
-    names = [*key, *columns]
-    cols = ", ".join(_qn(n) for n in names)
-    marks = ", ".join(["%s"] * len(names))
-    sets = ", ".join(_merge_sql(table, c, m) for c, m in zip(columns, merges, strict=True))
-    conflict = ", ".join(_qn(k) for k in key)
-    # Multi-row VALUES (each key once: `rows` are already folded by key): one statement per
-    # few hundred rows instead of one round trip per row (PostgreSQL), far below SQLite's
-    # limit on parameters.
-    per = max(1, min(500, 30_000 // len(names)))
-    with connection.cursor() as cursor:
+    shape = (table, tuple(key), tuple(columns), tuple(merges))
+    with _cursor() as cursor:
         if connection.vendor == "sqlite":
             # In-process: one statement compiled once and stepped per row beats compiling a
             # multi-row VALUES for every batch length.
-            cursor.executemany(
-                f"INSERT INTO {_qn(table)} ({cols}) VALUES ({marks}) "  # noqa: S608
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}",
-                rows,
-            )
+            cursor.executemany(_upsert_sql(*shape, 1), rows)
             return
-        for start in range(0, len(rows), per):
-            chunk = rows[start : start + per]
-            values = ", ".join([f"({marks})"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {_qn(table)} ({cols}) VALUES {values} "  # noqa: S608
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}",
-                [value for row in chunk for value in row],
-            )
+        for sql, params in _upsert_statements(*shape, rows):
+            _send(cursor, sql, params)
 
 
-def apply(delta: fold.Delta, *, cells: bool = True) -> None:
+def _upsert_statements(
+    table: str,
+    key: tuple[str, ...],
+    columns: tuple[str, ...],
+    merges: tuple[str, ...],
+    rows: list[list[Any]],
+) -> list[tuple[str, list[Any]]]:
+    """PostgreSQL: multi-row VALUES (each key once: `rows` are already folded by key), one
+    statement per few hundred rows instead of one round trip per row."""
+    per = max(1, min(500, 30_000 // (len(key) + len(columns))))
+    return [
+        (
+            _upsert_sql(table, key, columns, merges, len(rows[start : start + per])),
+            [v for row in rows[start : start + per] for v in row],
+        )
+        for start in range(0, len(rows), per)
+    ]
+
+
+def apply(
+    delta: fold.Delta, *, cells: bool = True, lead: tuple[str, list[Any]] | None = None
+) -> list[tuple[Any, ...]]:
     """Merge `delta` into the rollups (call inside the transaction that wrote its events).
     `cells=False` (the rebuild, which computes the cells at the end) merges CourseFact blindly
-    and leaves the second-level cells alone."""
+    and leaves the second-level cells alone. `lead`: a statement run first (on PostgreSQL in
+    the same round trip as the first reads; `record_event` inserts its event so), whose rows
+    are returned."""
     _dims_cache.value = {}
     try:
-        _apply(delta, cells=cells)
+        with _queueing():
+            return _apply(delta, cells=cells, lead=lead)
     finally:
         _dims_cache.value = None
 
 
-def _apply(delta: fold.Delta, *, cells: bool) -> None:
+def _apply(
+    delta: fold.Delta, *, cells: bool, lead: tuple[str, list[Any]] | None = None
+) -> list[tuple[Any, ...]]:
     adapt = _Adapt()
+    lead_rows: list[tuple[Any, ...]] = []
+    if cells and _queue.ready is not None:
+        people = _delta_people(delta)
+        # The DailyCount sums need no read: they go in the same round trip (so an event that
+        # changes nothing else costs one round trip, not two).
+        daily = [(sql, p, False) for sql, p in _upsert_statements(*_daily_upsert(delta, adapt))]
+        first = [(lead[0], lead[1], True)] if lead is not None else []
+        _prefetch([*first, *_first_statements(delta, adapt), *_dims_reads(people), *daily])
+        if lead is not None:
+            lead_rows = _queue.ready.pop((lead[0], tuple(lead[1])), [])
+        if _dims_cache.value is not None:  # the people's dimensions, read in that round trip
+            _dims_cache.value.update(_stored_dims(people, suffix=" FOR SHARE"))
+    elif lead is not None:
+        with _cursor() as cursor:
+            lead_rows = _fetch(cursor, *lead)
     if delta.course and cells:
         _apply_course(delta.course, adapt)
     elif delta.course:
@@ -192,13 +378,63 @@ def _apply(delta: fold.Delta, *, cells: bool) -> None:
     elif delta.people or delta.active:
         _apply_people(delta, adapt)
     if delta.daily:
-        _upsert(
-            DailyCount._meta.db_table,
-            ["tenant_id", "day", "course_id", "verb"],
-            ["n"],
-            ["sum"],
-            [[t, adapt.day(d), c, v, n] for (t, d, c, v), n in sorted(delta.daily.items())],
+        _upsert(*_daily_upsert(delta, adapt))
+    return lead_rows
+
+
+def _daily_upsert(delta: fold.Delta, adapt: _Adapt) -> tuple[Any, ...]:
+    """`_upsert` arguments of the DailyCount rows of `delta`."""
+    return (
+        DailyCount._meta.db_table,
+        ("tenant_id", "day", "course_id", "verb"),
+        ("n",),
+        ("sum",),
+        [[t, adapt.day(d), c, v, n] for (t, d, c, v), n in sorted(delta.daily.items())],
+    )
+
+
+def _first_statements(delta: fold.Delta, adapt: _Adapt) -> list[tuple[str, list[Any], bool]]:
+    """PostgreSQL: the statements `_apply` runs before it can merge anything (placeholders and
+    locked reads of CourseFact, CheckFact and PersonFact, the active-period inserts), in its
+    order, for `_prefetch` to send in one round trip."""
+    out: list[tuple[str, list[Any], bool]] = []
+
+    def add(writes: list[tuple[str, list[Any]]], reads: list[tuple[str, list[Any]]]) -> None:
+        out.extend((sql, params, False) for sql, params in writes)
+        out.extend((sql, params, True) for sql, params in reads)
+
+    if delta.course:
+        keys = sorted(delta.course)
+        add(
+            _placeholder_statements(CourseFact._meta.db_table, _COURSE_KEY, keys),
+            _rows_statements(*_facts_read(keys, lock=True)),
         )
+    if delta.checks:
+        keys = sorted(delta.checks)
+        add(
+            _placeholder_statements(CheckFact._meta.db_table, _CHECK_KEY, keys, zeros=_CHECK_ZEROS),
+            _rows_statements(*_checks_read(keys, lock=True)),
+        )
+    if delta.people or delta.active:
+        add(*_people_statements(_people_keys(delta), lock=True))
+    if delta.active:
+        add([], _active_statements(sorted(delta.active), adapt))
+    return out
+
+
+def _delta_people(delta: fold.Delta) -> set[tuple[int, int]]:
+    return {
+        *((t, p) for t, p, _c in delta.course),
+        *((t, p) for t, p, _a in delta.checks),
+        *delta.people,
+        *((t, p) for t, p, _g, _s in delta.active),
+    }
+
+
+def _dims_reads(people: set[tuple[int, int]]) -> list[tuple[str, list[Any], bool]]:
+    """PostgreSQL: the reads of these people's PersonDims copies (FOR SHARE, as `person_dims`
+    takes them: after the rows `_first_statements` locks, as before)."""
+    return [(sql, params, True) for sql, params in _dims_statements(people, " FOR SHARE")]
 
 
 # --- CheckFact and its cells ----------------------------------------------------------------------
@@ -206,13 +442,12 @@ def _apply(delta: fold.Delta, *, cells: bool) -> None:
 
 def _read_checks(keys: list[tuple[int, int, int]], *, lock: bool) -> dict[Any, list[Any]]:
     """The stored CheckFact rows (CHECK_COLUMNS values) of `keys`."""
+    return dict(_rows_of(*_checks_read(keys, lock=lock)))
+
+
+def _checks_read(keys: list[tuple[int, int, int]], *, lock: bool) -> tuple[Any, ...]:
     cols = ", ".join(_qn(c) for c in ("person_id", "activity_id", *fold.CHECK_COLUMNS))
-    return {
-        key: values
-        for key, values in _rows_of(
-            CheckFact._meta.db_table, cols, keys, " FOR UPDATE" if lock else ""
-        )
-    }
+    return CheckFact._meta.db_table, cols, keys, " FOR UPDATE" if lock else ""
 
 
 def _apply_checks(checks: dict[tuple[int, int, int], list[Any]]) -> None:
@@ -222,12 +457,7 @@ def _apply_checks(checks: dict[tuple[int, int, int], list[Any]]) -> None:
     keys = sorted(checks)
     pg = connection.vendor == "postgresql"
     if pg:
-        _placeholders(
-            CheckFact._meta.db_table,
-            ("tenant_id", "person_id", "activity_id"),
-            keys,
-            zeros=("attempts", "passes"),
-        )
+        _placeholders(CheckFact._meta.db_table, _CHECK_KEY, keys, zeros=_CHECK_ZEROS)
     stored = _read_checks(keys, lock=pg)
     writes: list[tuple[tuple[int, int, int], list[Any]]] = []
     for key in keys:
@@ -313,7 +543,12 @@ def _as_read(names: Iterable[str], prefix: str = "") -> str:
     """A select list of date and time columns read as `_py_moment` / `_as_date` take them: on
     SQLite their stored text, cast so that the driver's converters (a regular expression per
     value) are skipped; elsewhere the columns."""
-    if connection.vendor == "sqlite":
+    return _select_list(tuple(names), prefix, connection.vendor)
+
+
+@functools.lru_cache(maxsize=64)
+def _select_list(names: tuple[str, ...], prefix: str, vendor: str) -> str:
+    if vendor == "sqlite":
         return ", ".join(f"CAST({prefix}{_qn(n)} AS TEXT)" for n in names)
     return ", ".join(f"{prefix}{_qn(n)}" for n in names)
 
@@ -343,30 +578,45 @@ def _rows_of(
     `keys`: `cols` names the person, the third key column, then the values. Read by person
     (the tables' keys start with tenant and person), a few hundred people a statement."""
     wanted = set(keys)
+    with _cursor() as cursor:
+        for sql, params in _rows_statements(table, cols, keys, suffix):
+            tenant_id = params[0]
+            for p, c, *values in _fetch(cursor, sql, params):
+                if (tenant_id, p, c) in wanted:
+                    yield (tenant_id, p, c), values
+
+
+def _rows_statements(
+    table: str, cols: str, keys: Iterable[tuple[int, int, int]], suffix: str = ""
+) -> list[tuple[str, list[Any]]]:
+    """The SELECTs of `_rows_of` (tenant first in each one's parameters)."""
     table = _qn(table)
-    with connection.cursor() as cursor:
-        for tenant_id, people in _by_tenant(keys).items():
-            for start in range(0, len(people), _IN_CHUNK):
-                chunk = people[start : start + _IN_CHUNK]
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(
+    out = []
+    for tenant_id, people in _by_tenant(keys).items():
+        for start in range(0, len(people), _IN_CHUNK):
+            chunk = people[start : start + _IN_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            out.append(
+                (
                     f"SELECT {cols} FROM {table} WHERE tenant_id = %s "  # noqa: S608
                     f"AND person_id IN ({marks}){suffix}",
                     [tenant_id, *chunk],
                 )
-                for p, c, *values in cursor.fetchall():
-                    if (tenant_id, p, c) in wanted:
-                        yield (tenant_id, p, c), values
+            )
+    return out
 
 
 def _read_facts(keys: list[tuple[int, int, int]], *, lock: bool) -> dict[Any, list[Any]]:
     """The stored CourseFact rows (aware datetimes, COURSE_COLUMNS then due_at) of `keys`."""
-    cols = f"person_id, course_id, {_as_read(_FACT_COLUMNS)}"
-    suffix = " FOR UPDATE" if lock else ""
     return {
         key: [_py_moment(v) for v in values]
-        for key, values in _rows_of(CourseFact._meta.db_table, cols, keys, suffix)
+        for key, values in _rows_of(*_facts_read(keys, lock=lock))
     }
+
+
+def _facts_read(keys: list[tuple[int, int, int]], *, lock: bool) -> tuple[Any, ...]:
+    cols = f"person_id, course_id, {_as_read(_FACT_COLUMNS)}"
+    return CourseFact._meta.db_table, cols, keys, " FOR UPDATE" if lock else ""
 
 
 def _enrollment_dues(keys: list[tuple[int, int, int]]) -> dict[Any, Any]:
@@ -393,16 +643,30 @@ def _placeholders(
     """PostgreSQL: make sure a row exists for every key before reading them FOR UPDATE, so
     that two transactions writing the same new key queue on its row lock instead of both
     counting it as new. (SQLite runs one writer at a time.) `zeros`: counters, 0 at first."""
+    with _cursor() as cursor:
+        for sql, params in _placeholder_statements(table, key, keys, zeros):
+            _send(cursor, sql, params)
+
+
+def _placeholder_statements(
+    table: str,
+    key: tuple[str, ...],
+    keys: Sequence[tuple[int, ...]],
+    zeros: tuple[str, ...] = (),
+) -> list[tuple[str, list[Any]]]:
     cols = ", ".join(_qn(c) for c in (*key, *zeros))
     row = "(" + ", ".join(["%s"] * len(key) + ["0"] * len(zeros)) + ")"
-    with connection.cursor() as cursor:
-        for start in range(0, len(keys), 1000):
-            chunk = keys[start : start + 1000]
-            cursor.execute(
+    out = []
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        out.append(
+            (
                 f"INSERT INTO {_qn(table)} ({cols}) VALUES {', '.join([row] * len(chunk))} "  # noqa: S608
                 "ON CONFLICT DO NOTHING",
                 [v for k in chunk for v in k],
             )
+        )
+    return out
 
 
 def _apply_course(course: dict[tuple[int, int, int], list[Any]], adapt: _Adapt) -> None:
@@ -411,7 +675,7 @@ def _apply_course(course: dict[tuple[int, int, int], list[Any]], adapt: _Adapt) 
     keys = sorted(course)
     pg = connection.vendor == "postgresql"
     if pg:
-        _placeholders(CourseFact._meta.db_table, ("tenant_id", "person_id", "course_id"), keys)
+        _placeholders(CourseFact._meta.db_table, _COURSE_KEY, keys)
     stored = _read_facts(keys, lock=pg)
     # The due date is read from the enrolment when a pair is new or (re)assigned; later changes
     # come through sync_due_dates (EnrollmentDueDateChanged).
@@ -509,7 +773,7 @@ def _rebuild_cells(*, tenant_id: int | None) -> None:
     where, params = ("", []) if tenant_id is None else (" WHERE tenant_id = %s", [tenant_id])
     pf, ap = _qn(PersonFact._meta.db_table), _qn(ActivePeriod._meta.db_table)
     retention: Counter[tuple[int, str, dt.date, dt.date]] = Counter()
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         for kind, col in (("s", "first_active_week"), ("a", "first_assigned_week")):
             cond = "" if tenant_id is None else " WHERE pf.tenant_id = %s"
             cursor.execute(
@@ -522,12 +786,12 @@ def _rebuild_cells(*, tenant_id: int | None) -> None:
             for t, c, w, n in cursor.fetchall():
                 retention[(t, kind, _as_date(c), _as_date(w))] += n
     apply_retention_cells(retention)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             rebuild_check_cells_sql("" if tenant_id is None else " AND ck.tenant_id = %s"), params
         )
     cols = ", ".join(_qn(c) for c in ("id", "tenant_id", "course_id", *_FACT_COLUMNS))
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"UPDATE {cf} SET due_at = (SELECT e.due_at FROM {enr} e "  # noqa: S608
             f"WHERE e.person_id = {cf}.person_id AND e.course_id = {cf}.course_id){where}",
@@ -557,39 +821,46 @@ def _rebuild_cells(*, tenant_id: int | None) -> None:
 def _read_people(keys: list[tuple[int, int]], *, lock: bool) -> dict[Any, list[Any]]:
     """Stored PersonFact rows (first active at, week, first assigned at, week) of `keys`."""
     wanted = set(keys)
-    cols = f"person_id, {_as_read(fold.PERSON_COLUMNS)}"
-    table = _qn(PersonFact._meta.db_table)
-    suffix = " FOR UPDATE" if lock else ""
     out: dict[Any, list[Any]] = {}
+    writes, reads = _people_statements(keys, lock=lock)
+    with _cursor() as cursor:
+        for sql, params in writes:
+            _send(cursor, sql, params)
+        for sql, params in reads:
+            tenant_id = params[0]
+            for p, a, aw, s, sw in _fetch(cursor, sql, params):
+                if (tenant_id, p) in wanted:
+                    out[(tenant_id, p)] = [_py_moment(a), _py_date(aw), _py_moment(s), _py_date(sw)]
+    return out
+
+
+def _people_statements(
+    keys: list[tuple[int, int]], *, lock: bool
+) -> tuple[list[tuple[str, list[Any]]], list[tuple[str, list[Any]]]]:
+    """The writes (placeholders, when locking) and SELECTs of `_read_people`."""
+    cols = f"person_id, {_as_read(fold.PERSON_COLUMNS)}"
+    writes = (
+        _placeholder_statements(PersonFact._meta.db_table, ("tenant_id", "person_id"), keys)
+        if lock
+        else []
+    )
     by_tenant: dict[int, list[int]] = {}
     for t, p in keys:
         by_tenant.setdefault(t, []).append(p)
-    with connection.cursor() as cursor:
-        if lock:
-            for start in range(0, len(keys), 1000):
-                pairs = keys[start : start + 1000]
-                cursor.execute(
-                    f"INSERT INTO {table} (tenant_id, person_id) VALUES "  # noqa: S608
-                    f"{', '.join(['(%s, %s)'] * len(pairs))} ON CONFLICT DO NOTHING",
-                    [v for key in pairs for v in key],
-                )
-        for tenant_id, people in by_tenant.items():
-            for start in range(0, len(people), _IN_CHUNK):
-                chunk = people[start : start + _IN_CHUNK]
-                cursor.execute(
+    table = _qn(PersonFact._meta.db_table)
+    suffix = " FOR UPDATE" if lock else ""
+    reads = []
+    for tenant_id, people in by_tenant.items():
+        for start in range(0, len(people), _IN_CHUNK):
+            chunk = people[start : start + _IN_CHUNK]
+            reads.append(
+                (
                     f"SELECT {cols} FROM {table} WHERE tenant_id = %s "  # noqa: S608
                     f"AND person_id IN ({', '.join(['%s'] * len(chunk))}){suffix}",
                     [tenant_id, *chunk],
                 )
-                for p, a, aw, s, sw in cursor.fetchall():
-                    if (tenant_id, p) in wanted:
-                        out[(tenant_id, p)] = [
-                            _py_moment(a),
-                            _py_date(aw),
-                            _py_moment(s),
-                            _py_date(sw),
-                        ]
-    return out
+            )
+    return writes, reads
 
 
 def _py_date(value: Any) -> dt.date | None:
@@ -603,26 +874,32 @@ def _active_weeks(keys: list[tuple[int, int]]) -> dict[tuple[int, int], list[dt.
     by_tenant: dict[int, list[int]] = {}
     for t, p in keys:
         by_tenant.setdefault(t, []).append(p)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         for tenant_id, people in by_tenant.items():
             for start in range(0, len(people), _IN_CHUNK):
                 chunk = people[start : start + _IN_CHUNK]
-                cursor.execute(
+                rows = _fetch(
+                    cursor,
                     f"SELECT person_id, {_qn('start')} FROM {table} WHERE "  # noqa: S608
                     f"tenant_id = %s AND person_id IN ({', '.join(['%s'] * len(chunk))}) "
                     "AND grain = 'w'",
                     [tenant_id, *chunk],
                 )
-                for p, w in cursor.fetchall():
+                for p, w in rows:
                     out.setdefault((tenant_id, p), []).append(_as_date(w))
     return out
+
+
+def _people_keys(delta: fold.Delta) -> list[tuple[int, int]]:
+    """The PersonFact rows `_apply_people` reads."""
+    return sorted(set(delta.people) | {(t, p) for t, p, g, _s in delta.active if g == "w"})
 
 
 def _apply_people(delta: fold.Delta, adapt: _Adapt) -> None:
     """PersonFact (read, merge, write what changed), the active periods, and the retention
     cells: a new active week adds the person to their cohorts' cells; a cohort week that
     moves (a backdated event) moves all their weeks."""
-    keys = sorted(set(delta.people) | {(t, p) for t, p, g, _s in delta.active if g == "w"})
+    keys = _people_keys(delta)
     stored = _read_people(keys, lock=connection.vendor == "postgresql")
     nothing: list[Any] = [None] * 4
     writes: list[list[Any]] = []
@@ -738,23 +1015,11 @@ def _apply_active(
 ) -> set[tuple[int, int, str, dt.date]]:
     """Insert the new person-periods; count only those that were not there yet. Returns the
     new person-periods (tenant, person, grain, start)."""
-    table = _qn(ActivePeriod._meta.db_table)
-    cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", "grain", "start"))
     fresh: Counter[tuple[int, str, Any]] = Counter()
     periods: set[tuple[int, int, str, dt.date]] = set()
-    with connection.cursor() as cursor:
-        for begin in range(0, len(keys), _ROWS_PER_STATEMENT):
-            batch = keys[begin : begin + _ROWS_PER_STATEMENT]
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
-            params: list[Any] = []
-            for t, p, g, s in batch:
-                params.extend((t, p, g, adapt.day(s)))
-            cursor.execute(
-                f"INSERT INTO {table} ({cols}) VALUES {values} "  # noqa: S608
-                f"ON CONFLICT DO NOTHING RETURNING tenant_id, person_id, grain, {_qn('start')}",
-                params,
-            )
-            for t, p, g, s in cursor.fetchall():
+    with _cursor() as cursor:
+        for sql, params in _active_statements(keys, adapt):
+            for t, p, g, s in _fetch(cursor, sql, params):
                 fresh[(t, g, s)] += 1
                 periods.add((t, p, g, _as_date(s)))
     if fresh:
@@ -768,14 +1033,42 @@ def _apply_active(
     return periods
 
 
+def _active_statements(
+    keys: list[tuple[int, int, str, dt.date]], adapt: _Adapt
+) -> list[tuple[str, list[Any]]]:
+    """The INSERT ... RETURNING statements of `_apply_active`."""
+    table = _qn(ActivePeriod._meta.db_table)
+    cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", "grain", "start"))
+    out = []
+    for begin in range(0, len(keys), _ROWS_PER_STATEMENT):
+        batch = keys[begin : begin + _ROWS_PER_STATEMENT]
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
+        params: list[Any] = []
+        for t, p, g, s in batch:
+            params.extend((t, p, g, adapt.day(s)))
+        out.append(
+            (
+                f"INSERT INTO {table} ({cols}) VALUES {values} "  # noqa: S608
+                f"ON CONFLICT DO NOTHING RETURNING tenant_id, person_id, grain, {_qn('start')}",
+                params,
+            )
+        )
+    return out
+
+
 def _as_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def apply_events(events: Iterable[fold.Event | tuple[Any, ...]], *, cells: bool = True) -> None:
-    apply(fold.fold(events), cells=cells)
+def apply_events(
+    events: Iterable[fold.Event | tuple[Any, ...]],
+    *,
+    cells: bool = True,
+    lead: tuple[str, list[Any]] | None = None,
+) -> list[tuple[Any, ...]]:
+    return apply(fold.fold(events), cells=cells, lead=lead)
 
 
 # --- People dimensions in cells (ADR 0017) -------------------------------------------------------
@@ -799,19 +1092,26 @@ def _person_chunks(keys: Iterable[tuple[int, int]]) -> Iterable[tuple[int, list[
 
 
 def _stored_dims(keys: Iterable[tuple[int, int]], *, suffix: str = "") -> dict[Any, fold.Dims]:
+    out: dict[Any, fold.Dims] = {}
+    with _cursor() as cursor:
+        for sql, params in _dims_statements(keys, suffix):
+            for p, *values in _fetch(cursor, sql, params):
+                out[(params[0], p)] = _dims_row(values)
+    return out
+
+
+def _dims_statements(keys: Iterable[tuple[int, int]], suffix: str) -> list[tuple[str, list[Any]]]:
+    """The SELECTs of `_stored_dims` (tenant first in each one's parameters)."""
     table = _qn(PersonDims._meta.db_table)
     cols = ", ".join(_qn(c) for c in _DIM_COLUMNS)
-    out: dict[Any, fold.Dims] = {}
-    with connection.cursor() as cursor:
-        for tenant_id, chunk in _person_chunks(keys):
-            cursor.execute(
-                f"SELECT person_id, {cols} FROM {table} WHERE tenant_id = %s "  # noqa: S608
-                f"AND person_id IN ({', '.join(['%s'] * len(chunk))}){suffix}",
-                [tenant_id, *chunk],
-            )
-            for p, *values in cursor.fetchall():
-                out[(tenant_id, p)] = _dims_row(values)
-    return out
+    return [
+        (
+            f"SELECT person_id, {cols} FROM {table} WHERE tenant_id = %s "  # noqa: S608
+            f"AND person_id IN ({', '.join(['%s'] * len(chunk))}){suffix}",
+            [tenant_id, *chunk],
+        )
+        for tenant_id, chunk in _person_chunks(keys)
+    ]
 
 
 def _current_dims(keys: Iterable[tuple[int, int]]) -> dict[Any, fold.Dims]:
@@ -820,14 +1120,15 @@ def _current_dims(keys: Iterable[tuple[int, int]]) -> dict[Any, fold.Dims]:
 
     table = _qn(Person._meta.db_table)
     out: dict[Any, fold.Dims] = {}
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         for tenant_id, chunk in _person_chunks(keys):
-            cursor.execute(
+            rows = _fetch(
+                cursor,
                 "SELECT id, department, location, manager_id, hire_date, is_active "  # noqa: S608
                 f"FROM {table} WHERE tenant_id = %s AND id IN ({', '.join(['%s'] * len(chunk))})",
                 [tenant_id, *chunk],
             )
-            for p, d, loc, m, h, active in cursor.fetchall():
+            for p, d, loc, m, h, active in rows:
                 out[(tenant_id, p)] = fold.dims_of(d, loc, m, h, active)
     return out
 
@@ -845,7 +1146,7 @@ def _write_dims(dims: dict[Any, fold.Dims], *, replace: bool) -> None:
         return
     table = _qn(PersonDims._meta.db_table)
     cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", *_DIM_COLUMNS))
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         if connection.vendor == "sqlite":  # compiled once, stepped per row (see _upsert)
             cursor.executemany(
                 f"INSERT INTO {table} ({cols}) VALUES (%s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
@@ -855,7 +1156,8 @@ def _write_dims(dims: dict[Any, fold.Dims], *, replace: bool) -> None:
             return
         for start in range(0, len(rows), 500):
             chunk = rows[start : start + 500]
-            cursor.execute(
+            _send(
+                cursor,
                 f"INSERT INTO {table} ({cols}) VALUES "  # noqa: S608
                 f"{', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * len(chunk))} "
                 "ON CONFLICT DO NOTHING",
@@ -959,7 +1261,7 @@ def sync_people(*, tenant_id: int, person_ids: Iterable[int]) -> int:
         active_moves = []
         retention_moves: Counter[tuple[int, str, str, str, dt.date, dt.date]] = Counter()
         cohorts = {k: (v[1], v[3]) for k, v in _read_people(sorted(moved), lock=False).items()}
-        with connection.cursor() as cursor:
+        with _cursor() as cursor:
             for t, chunk in _person_chunks(moved):
                 marks = ", ".join(["%s"] * len(chunk))
                 cursor.execute(
@@ -1018,7 +1320,7 @@ def _rebuild_dim_cells(*, tenant_id: int | None) -> None:
     cols = ", ".join(_qn(c) for c in ("tenant_id", "person_id", *_DIM_COLUMNS))
     dim_cols = ", ".join(f"pd.{_qn(c)}" for c in _DIM_COLUMNS)
     fact_cols = ", ".join(f"cf.{_qn(c)}" for c in _FACT_COLUMNS)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {pd} ({cols}) SELECT p.tenant_id, p.id, "  # noqa: S608
             "COALESCE(p.department, ''), COALESCE(p.location, ''), "

@@ -7,11 +7,12 @@ rolled-back change leaves no event behind and a committed one is never missing i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
 from uptake.analytics import fold, rollups
 from uptake.analytics.models import LearningEvent, Verb
@@ -57,9 +58,43 @@ def record_event(
         occurred_at=occurred_at,
         data=data,
     )
-    event.save(force_insert=True)
-    rollups.apply_events([fold.event_from(event)])
+    if not rollups.queues_statements():
+        event.save(force_insert=True)
+        rollups.apply_events([fold.event_from(event)])
+        return event
+    # PostgreSQL: the INSERT goes in the rollups' first round trip (ADR 0027).
+    rows = rollups.apply_events([fold.event_from(event)], lead=_insert_returning(event))
+    event.pk = rows[0][0]
+    event._state.adding = False
+    event._state.db = DEFAULT_DB_ALIAS
     return event
+
+
+@functools.cache
+def _insert_sql() -> str:
+    qn = connection.ops.quote_name
+    meta: Any = LearningEvent._meta
+    columns = [meta.get_field(n).column for n in _COLUMNS]
+    return (
+        f"INSERT INTO {qn(meta.db_table)} "  # noqa: S608
+        f"({', '.join(qn(c) for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"RETURNING {qn(meta.pk.column)}"
+    )
+
+
+def _insert_returning(event: LearningEvent) -> tuple[str, list[Any]]:
+    """The INSERT ... RETURNING id of one new event (PostgreSQL: the values as they are)."""
+    return _insert_sql(), [
+        event.tenant_id,
+        event.person_id,
+        event.verb,
+        event.object_type,
+        event.object_id,
+        event.course_id,
+        event.occurred_at,
+        event.value,
+        _json(event.data),
+    ]
 
 
 def record_events(*, events: list[LearningEvent]) -> int:

@@ -180,3 +180,67 @@ def test_an_hr_change_moves_the_person_between_dimension_cells(  # type: ignore[
     stored = reference.stored()
     assert stored == reference.expected()
     assert {k[2] for k in stored["dim_cells"] if k[1] == "d"} == {"Support"}
+
+
+def test_record_event_returns_the_stored_event(tenant) -> None:  # type: ignore[no-untyped-def]
+    person = builders.person(tenant)
+    event = services.record_event(
+        tenant_id=tenant.pk,
+        person_id=person.pk,
+        verb=Verb.PASSED,
+        object_type="activity",
+        object_id=7,
+        course_id=2,
+        value=0.8,
+        occurred_at=T0,
+        data={"attempt": 2, "note": "café"},
+    )
+    stored = LearningEvent.objects.get(pk=event.pk)
+    assert (stored.person_id, stored.verb, stored.object_id, stored.course_id) == (
+        person.pk,
+        Verb.PASSED,
+        7,
+        2,
+    )
+    assert (stored.value, stored.occurred_at, stored.data) == (
+        0.8,
+        T0,
+        {"attempt": 2, "note": "café"},
+    )
+    event.value = 0.9
+    event.save()  # a saved instance: an UPDATE of its row, not a second event
+    assert LearningEvent.objects.filter(person=person).count() == 1
+    assert LearningEvent.objects.get(pk=event.pk).value == 0.9
+
+
+def test_one_event_costs_one_or_two_round_trips_on_postgresql(tenant) -> None:  # type: ignore[no-untyped-def]
+    """ADR 0027: the event's INSERT, the placeholders, the locked reads and the day's counts go
+    in one round trip; the writes that depend on what was read in a second one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("round trips are a PostgreSQL matter (SQLite runs in the process)")
+    person = builders.person(tenant)
+
+    def record(at: dt.datetime) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            services.record_event(
+                tenant_id=tenant.pk,
+                person_id=person.pk,
+                verb=Verb.LAUNCHED,
+                object_type="activity",
+                object_id=1,
+                course_id=2,
+                occurred_at=at,
+            )
+        return len(queries)
+
+    # The person's first event ever also copies their dimensions (PersonDims) from Person.
+    assert record(T0) <= 5
+    assert record(T0) == 1  # the same day again: only the event and the day's counts
+    # A new active day: its periods and their counts written in the second round trip.
+    assert record(T0 + dt.timedelta(days=1)) == 2
+    want = reference.stored()
+    call_command("rebuild_analytics", tenant=tenant.slug, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert reference.stored() == want
