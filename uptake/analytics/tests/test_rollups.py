@@ -244,3 +244,43 @@ def test_one_event_costs_one_or_two_round_trips_on_postgresql(tenant) -> None:  
     want = reference.stored()
     call_command("rebuild_analytics", tenant=tenant.slug, stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert reference.stored() == want
+
+
+def test_a_bulk_batch_sent_statement_by_statement_equals_the_reference(tenant) -> None:  # type: ignore[no-untyped-def]
+    """A batch large enough that the queued statements are bound one by one and sent as one
+    text without parameters (PostgreSQL) stores what the reference computes, text values with
+    quotes and percent signs included."""
+    from django.db import connection
+
+    people = [
+        builders.person(tenant, department=f"R&D 100% 'core' {i}", location="O'Hare")
+        for i in range(40)
+    ]
+    events = [
+        services.new_event(
+            tenant_id=tenant.pk,
+            person_id=person.pk,
+            verb=verb,
+            object_type="activity",
+            object_id=course * 10 + 1,
+            course_id=course,
+            occurred_at=T0 + dt.timedelta(days=day, minutes=i),
+        )
+        for i, person in enumerate(people)
+        for course in (1, 2, 3)
+        for day in (0, 1, 9)
+        for verb in (Verb.ASSIGNED, Verb.LAUNCHED, Verb.COURSE_COMPLETED)
+    ]
+    sends: list[tuple[str, Any]] = []
+
+    def spy(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        sends.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        services.record_events(events=events)
+    assert reference.stored() == reference.expected()
+    if connection.vendor == "postgresql":
+        prebound = [sql for sql, params in sends if ";" in sql and params is None]
+        assert prebound, "no send was bound statement by statement"
+        assert any("'R&D 100% ''core'' 7'" in sql for sql in prebound)
