@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 
@@ -55,12 +57,35 @@ class LearningEvent(models.Model):
 # so late and backdated events land in the same place as on-time ones. See docs/metrics.md.
 
 
+def _tenant() -> Any:
+    """A rollup row's tenant. Rollups are derived data, rebuilt from LearningEvent by
+    `rebuild_analytics`: no database constraint (ADR 0028; PostgreSQL checked each of the
+    hundreds of thousands of rows a recompute writes, at commit), and no index of its own
+    (every rollup table's unique key starts with the tenant). Django still deletes the rows
+    with their tenant (on_delete is carried out by the ORM)."""
+    return models.ForeignKey(
+        "tenancy.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+
+
+def _person() -> Any:
+    """A rollup row's person: no database constraint (see `_tenant`). Indexed, for the
+    deletion of a person's rows with them (their erasure)."""
+    return models.ForeignKey(
+        "people.Person", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+
+
 class CourseFact(models.Model):
     """One row per person and course that has any course event: when it was first and last
     assigned, first started, first completed, last withdrawn."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
-    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
+    person = _person()
     course_id = models.BigIntegerField()
     first_assigned_at = models.DateTimeField(null=True)
     last_assigned_at = models.DateTimeField(null=True)
@@ -95,8 +120,8 @@ class CheckFact(models.Model):
     """One row per person and knowledge check attempted: attempts, passes, and the attempt
     number of the first pass."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
-    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
+    person = _person()
     activity_id = models.BigIntegerField()
     course_id = models.BigIntegerField(null=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -135,7 +160,7 @@ class CheckCell(CheckCounters):
     """Check counters of the whole organisation: organisation-wide and per-course figures
     read these instead of every CheckFact row (ADR 0026)."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
 
     class Meta:
         constraints = [
@@ -157,8 +182,8 @@ class Grain(models.TextChoices):
 class ActivePeriod(models.Model):
     """A person was active (any learner event) in this day / week / month (UTC)."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
-    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
+    person = _person()
     grain = models.CharField(max_length=1, choices=Grain.choices)
     start = models.DateField()
 
@@ -177,7 +202,7 @@ class ActivePeriod(models.Model):
 class ActiveCount(models.Model):
     """How many people were active in a period: DAU / WAU / MAU series."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
     grain = models.CharField(max_length=1, choices=Grain.choices)
     start = models.DateField()
     people = models.PositiveIntegerField(default=0)
@@ -194,7 +219,7 @@ class ActiveCount(models.Model):
 class DailyCount(models.Model):
     """Events per tenant, UTC day, course (0: none) and verb: the over-time series."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
     day = models.DateField()
     course_id = models.BigIntegerField(default=0)
     verb = models.CharField(max_length=24, choices=Verb.choices)
@@ -215,8 +240,8 @@ class PersonFact(models.Model):
     """One row per person with any event: first activity and first assignment (and their
     ISO weeks, for cohorts and retention curves)."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
-    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
+    person = _person()
     first_active_at = models.DateTimeField(null=True)
     first_active_week = models.DateField(null=True)
     first_assigned_at = models.DateTimeField(null=True)
@@ -249,7 +274,7 @@ class AssignmentCell(models.Model):
     and UTC day of the due date: how many, started, completed, activated (started within 7
     days), completed on time."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
     course_id = models.BigIntegerField()
     assigned_day = models.DateField()
     due_day = models.DateField()  # fold.NO_DUE_DAY (9999-12-31): no due date
@@ -274,7 +299,7 @@ class AssignmentCell(models.Model):
 class CompletionCell(models.Model):
     """Completed current assignments of a course by UTC day of completion."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
     course_id = models.BigIntegerField()
     day = models.DateField()
     n = models.IntegerField(default=0)
@@ -294,7 +319,7 @@ class DurationCell(models.Model):
     """Completed current assignments of a course by whole hours from first assignment to
     completion (0 when completed before being assigned): the median time to complete."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
     course_id = models.BigIntegerField()
     hours = models.IntegerField()
     n = models.IntegerField(default=0)
@@ -314,7 +339,7 @@ class RetentionCell(models.Model):
     """People of a cohort (first active week "s", or first assigned week "a") active in a
     later ISO week: the retention curves of the whole organisation."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
     cohort_kind = models.CharField(max_length=1)  # "s": first active week, "a": first assigned
     cohort_week = models.DateField()
     week = models.DateField()
@@ -345,8 +370,8 @@ class PersonDims(models.Model):
     Person attributes, taken when they first count and moved by `rollups.sync_people` when the
     people app reports a change (PersonChanged / PeopleImported / PersonDeactivated)."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
-    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
+    person = _person()
     department = models.CharField(max_length=100, blank=True)
     location = models.CharField(max_length=100, blank=True)
     manager = models.CharField(max_length=20, blank=True)
@@ -371,7 +396,7 @@ class DimensionCell(models.Model):
     """The columns every people-dimension cell starts with (ADR 0017): the dimension kind
     (department, location, manager, hire month) and the person's value for it."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant()
     kind = models.CharField(max_length=1)
     value = models.CharField(max_length=100)
 

@@ -6,6 +6,7 @@ rolled-back change leaves no event behind and a committed one is never missing i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -58,7 +59,7 @@ def record_event(
         occurred_at=occurred_at,
         data=data,
     )
-    if not rollups.queues_statements():
+    if rollups.holding() or not rollups.queues_statements():
         event.save(force_insert=True)
         rollups.apply_events([fold.event_from(event)])
         return event
@@ -132,6 +133,12 @@ def record_events(*, events: list[LearningEvent]) -> int:
     )
     rollups.apply_events(fold.event_from(e) for e in events)
     return len(events)
+
+
+def rollups_held() -> contextlib.AbstractContextManager[None]:
+    """For a batch job, inside its transaction: the events it records in many small calls go
+    into the rollups together when the block ends (`rollups.held`, ADR 0028)."""
+    return rollups.held()
 
 
 def _json(data: dict[str, Any]) -> str:

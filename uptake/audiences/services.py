@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
+from uptake.analytics import services as analytics
 from uptake.audiences import compile as sql
 from uptake.audiences import rules
 from uptake.audiences.events import AudienceMembershipChanged
@@ -336,7 +337,8 @@ def _recompute_range(
     now: dt.datetime,
 ) -> None:
     """One range of people for every chosen audience: one transaction, consequences inside."""
-    with transaction.atomic(), handled_before_commit():
+    # The range's learning events go into the rollups together as it ends (ADR 0028).
+    with transaction.atomic(), analytics.rollups_held(), handled_before_commit():
         # Locked in id order, like apply_person_changes.
         for audience in Audience.objects.select_for_update().filter(pk__in=chosen).order_by("pk"):
             if not audience.is_active:

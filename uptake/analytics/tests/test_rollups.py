@@ -284,3 +284,48 @@ def test_a_bulk_batch_sent_statement_by_statement_equals_the_reference(tenant) -
         prebound = [sql for sql, params in sends if ";" in sql and params is None]
         assert prebound, "no send was bound statement by statement"
         assert any("'R&D 100% ''core'' 7'" in sql for sql in prebound)
+
+
+def test_held_rollups_are_applied_once_as_the_block_ends(tenant) -> None:  # type: ignore[no-untyped-def]
+    """ADR 0028: events recorded in a held block reach the rollups when it ends, in the same
+    transaction; a due-date sync inside the block applies what was held first; the result
+    equals the reference."""
+    from django.db import transaction
+
+    from uptake.enrollment.models import Enrollment
+
+    people = [builders.person(tenant) for _ in range(3)]
+    course = builders.make_course(tenant).course
+    kw = dict(tenant_id=tenant.pk, object_type="course", object_id=course.pk, course_id=course.pk)
+    with transaction.atomic(), services.rollups_held():
+        services.record_events(
+            events=[
+                services.new_event(person_id=p.pk, verb=Verb.ASSIGNED, occurred_at=T0, **kw)  # type: ignore[arg-type]
+                for p in people
+            ]
+        )
+        event = services.record_event(  # type: ignore[arg-type]
+            person_id=people[0].pk, verb=Verb.LAUNCHED, occurred_at=T0, **kw
+        )
+        assert event.pk is not None
+        assert not CourseFact.objects.filter(tenant=tenant).exists()  # held
+        with services.rollups_held():  # nested: part of the outer block
+            services.record_event(  # type: ignore[arg-type]
+                person_id=people[1].pk, verb=Verb.LAUNCHED, occurred_at=T0, **kw
+            )
+        assert not CourseFact.objects.filter(tenant=tenant).exists()
+        Enrollment.objects.create(
+            tenant=tenant,
+            person=people[2],
+            course=course,
+            assigned_at=T0,
+            due_at=T0 + dt.timedelta(days=9),
+        )
+        services.sync_due_dates(tenant_id=tenant.pk, pairs=[(people[2].pk, course.pk)])
+        fact = CourseFact.objects.get(person=people[2])  # applied before the sync
+        assert fact.due_at == T0 + dt.timedelta(days=9)
+        services.record_event(  # type: ignore[arg-type]
+            person_id=people[2].pk, verb=Verb.LAUNCHED, occurred_at=T0, **kw
+        )
+    assert CourseFact.objects.filter(tenant=tenant, started_at=T0).count() == 3
+    assert reference.stored() == reference.expected()
