@@ -199,8 +199,9 @@ def build(args: argparse.Namespace) -> None:
         if not batch:
             break
         started = time.perf_counter()
-        with transaction.atomic():
-            # As record_events writes them: times and JSON prepared once, then the rollups.
+        with transaction.atomic(), bulk.page_cache():
+            # As record_events writes them: times and JSON prepared once, then the rollups,
+            # with the large SQLite page cache it takes for a batch.
             when = rollups.datetime_writer()
             bulk.insert_rows(
                 LearningEvent,

@@ -40,10 +40,12 @@ class LearningEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        # One secondary index (ADR 0029): every report reads the rollups, never this table;
+        # it is read by primary key (forwarding, `rebuild_analytics`) and by person (whether
+        # someone did something since a moment). Each further index cost every bulk insert a
+        # random B-tree write per event.
         indexes = [
-            models.Index(fields=["tenant", "verb", "occurred_at"]),
             models.Index(fields=["tenant", "person", "occurred_at"]),
-            models.Index(fields=["tenant", "course_id", "verb", "occurred_at"]),
         ]
 
     def __str__(self) -> str:

@@ -113,6 +113,23 @@ def record_events(*, events: list[LearningEvent]) -> int:
         if event.data is None:
             event.data = {}
     when = rollups.datetime_writer()
+    with _cache_for(len(events)):
+        _insert_and_roll_up(events, when)
+    return len(events)
+
+
+def _cache_for(rows: int) -> contextlib.AbstractContextManager[None]:
+    """A large SQLite page cache for a large batch (`bulk.page_cache`): its inserts into the
+    event table's indexes and the rollups' reads and writes touch pages all over them."""
+    return bulk.page_cache() if rows >= BULK_CACHE_ROWS else contextlib.nullcontext()
+
+
+# From this many events a write takes the large page cache (measured: a 50,000-event insert
+# into a 400,000-event table 2.6 -> 1.6 s, its rollups 8.9 -> 8.0 s).
+BULK_CACHE_ROWS = 1000
+
+
+def _insert_and_roll_up(events: list[LearningEvent], when: Any) -> None:
     bulk.insert_rows(
         LearningEvent,
         _COLUMNS,
@@ -132,7 +149,6 @@ def record_events(*, events: list[LearningEvent]) -> int:
         ],
     )
     rollups.apply_events(fold.event_from(e) for e in events)
-    return len(events)
 
 
 def rollups_held() -> contextlib.AbstractContextManager[None]:
@@ -162,10 +178,9 @@ _COLUMNS = [
 def insert_event_rows(*, names: list[str], rows: list[tuple[Any, ...]]) -> None:
     """Insert LearningEvent rows in bulk (`uptake.core.bulk.insert_rows`) and bring the
     rollups up to date with them, in the caller's transaction."""
-    from uptake.core.bulk import insert_rows
-
-    insert_rows(LearningEvent, names, rows)
-    rollup_inserted_rows(names=names, rows=rows)
+    with _cache_for(len(rows)):
+        bulk.insert_rows(LearningEvent, names, rows)
+        rollup_inserted_rows(names=names, rows=rows)
 
 
 def rollup_inserted_rows(*, names: list[str], rows: list[tuple[Any, ...]]) -> None:

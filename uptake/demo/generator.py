@@ -22,7 +22,6 @@ Usage:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import html
 import itertools
@@ -31,7 +30,7 @@ import random
 import time
 import unicodedata
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -42,7 +41,7 @@ from django.db import connection, transaction
 from uptake.analytics import rollups
 from uptake.analytics.models import LearningEvent, Verb
 from uptake.catalog.models import Activity, Choice, Course, Module, Question
-from uptake.core import clock
+from uptake.core import bulk, clock
 from uptake.core.actor import Actor
 from uptake.demo.content import COURSES, CourseSpec
 from uptake.demo.org import (
@@ -521,7 +520,7 @@ class OrgGenerator:
         """Write the planned organisation in one transaction; returns counts and timings."""
         started = time.perf_counter()
         self._ts_fn = _datetime_adapter()
-        with transaction.atomic(), _bulk_load_settings():
+        with transaction.atomic(), bulk.page_cache(512 * 1024):
             tenant = create_tenant(
                 actor=Actor.system("demo generator"),
                 name=self.tenant_name,
@@ -1020,24 +1019,6 @@ def _datetime_adapter() -> Callable[[dt.datetime | None], Any]:
         return value.isoformat(" ")[:-6]
 
     return to_sqlite
-
-
-@contextlib.contextmanager
-def _bulk_load_settings() -> Iterator[None]:
-    """On SQLite, a page cache big enough for the indexes being filled (default: 20 MB), which
-    makes million-row loads several times faster; restored afterwards."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        previous = int(cursor.fetchone()[0])
-        cursor.execute("PRAGMA cache_size=-524288")  # KiB: 512 MB at most, used only if needed
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size={previous:d}")
 
 
 _SOURCE_DATA = {source: json.dumps({"source": source}) for source in Enrollment.Source.values}

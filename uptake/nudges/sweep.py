@@ -9,7 +9,6 @@ Each page is one transaction. The sweep only decides (when, to whom, which arm, 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -22,7 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import DateTimeField, F, Func, Q, QuerySet, TextField, Value
 
-from uptake.core import clock
+from uptake.core import bulk, clock
 from uptake.core.bulk import insert_rows, with_ids_in
 from uptake.enrollment.models import Enrollment
 from uptake.nudges import rules
@@ -731,7 +730,9 @@ def sweep(*, now: dt.datetime | None = None, tenant_id: int | None = None) -> Sw
         campaigns = campaigns.filter(tenant_id=tenant_id)
     policies: dict[int, tuple[NudgePolicy, str, bool]] = {}
     caps: dict[int, CapLedger] = {}
-    with _page_cache():
+    # The default cache makes every index probe of the enrolment scan and every index write
+    # of the nudge inserts a read from the OS.
+    with bulk.page_cache(SQLITE_CACHE_KIB):
         for campaign in campaigns.prefetch_related("arms"):
             if campaign.tenant_id not in caps:
                 caps[campaign.tenant_id] = CapLedger(campaign.tenant_id, now)
@@ -746,25 +747,6 @@ def sweep(*, now: dt.datetime | None = None, tenant_id: int | None = None) -> Sw
         result.suppressed,
     )
     return result
-
-
-@contextlib.contextmanager
-def _page_cache() -> Iterator[None]:
-    """SQLite: a 64 MB page cache for the sweep (the default 2 MB makes every index probe of
-    the enrolment scan and every index write of the nudge inserts a read from the OS), put
-    back afterwards. Pages are only cached when read, so memory grows only as needed."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        previous = int(cursor.fetchone()[0])
-        cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {previous}")
 
 
 def _sweep_one(

@@ -40,3 +40,32 @@ def test_ids_stay_right_after_the_newest_rows_were_deleted(tenant) -> None:  # t
     stored = dict(Notification.objects.values_list("pk", "key"))
     assert len(stored) == 550
     assert all(stored[pk] == key for pk, key in got)
+
+
+def _cache_size() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        return int(cursor.fetchone()[0])
+
+
+def test_page_cache_is_raised_for_the_block_and_put_back(tenant) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        with bulk.page_cache():  # nothing to do elsewhere, and no error
+            pass
+        return
+    before = _cache_size()
+    with bulk.page_cache(64 * 1024):
+        assert _cache_size() == -64 * 1024
+        with bulk.page_cache(1024):  # a smaller inner block keeps the larger cache
+            assert _cache_size() == -64 * 1024
+        with bulk.page_cache(128 * 1024):
+            assert _cache_size() == -128 * 1024
+        assert _cache_size() == -64 * 1024
+    assert _cache_size() == before
+    with pytest.raises(ZeroDivisionError), bulk.page_cache(64 * 1024):
+        _ = 1 / 0
+    assert _cache_size() == before
