@@ -259,6 +259,7 @@ def grow(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     with transaction.atomic():
         read = rollups.rebuild(tenant_id=tid)
+    rollups.vacuum_after_rebuild()  # as rebuild_analytics does
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(

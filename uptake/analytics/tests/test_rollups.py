@@ -84,6 +84,14 @@ def test_rollups_equal_a_recomputation_from_raw_events(tenant, batches) -> None:
     assert reference.stored() == reference.expected()
     rollups.rebuild()
     assert reference.stored() == reference.expected()
+    # In ranges of one person (the rebuild's chunks; a few hundred thousand events each).
+    chunk = rollups.REBUILD_CHUNK
+    rollups.REBUILD_CHUNK = 1
+    try:
+        rollups.rebuild()
+    finally:
+        rollups.REBUILD_CHUNK = chunk
+    assert reference.stored() == reference.expected()
 
 
 def _move_person(people: list[Any], p: int, attribute: str, choice: int) -> None:
@@ -158,6 +166,29 @@ def test_rebuild_command_recomputes_the_rollups(tenant) -> None:  # type: ignore
     CourseFact.objects.all().delete()
     ActivePeriod.objects.all().delete()
     call_command("rebuild_analytics", tenant=tenant.slug, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert reference.stored() == want
+
+
+def test_rebuild_in_person_ranges_covers_every_tenant_and_person(  # type: ignore[no-untyped-def]
+    tenant, other_tenant, monkeypatch
+) -> None:
+    people = [builders.person(t) for t in (tenant, other_tenant, tenant, other_tenant, tenant)]
+    for i, person in enumerate(people):
+        for day in range(3):
+            services.record_event(
+                tenant_id=person.tenant_id,
+                person_id=person.pk,
+                verb=Verb.LAUNCHED if day else Verb.ASSIGNED,
+                object_type="course",
+                object_id=1 + i % 2,
+                course_id=1 + i % 2,
+                occurred_at=T0 + dt.timedelta(days=day * 3, hours=i),
+            )
+    want = reference.stored()
+    monkeypatch.setattr(rollups, "REBUILD_CHUNK", 4)  # a range per person or two
+    assert rollups.rebuild() == 15
+    assert reference.stored() == want
+    assert rollups.rebuild(tenant_id=other_tenant.pk) == 6
     assert reference.stored() == want
 
 

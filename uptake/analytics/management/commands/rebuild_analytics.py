@@ -26,5 +26,6 @@ class Command(BaseCommand):
             tenant_id = tenant.pk
         started = time.perf_counter()
         count = rollups.rebuild(tenant_id=tenant_id)
+        rollups.vacuum_after_rebuild()
         seconds = time.perf_counter() - started
         self.stdout.write(f"Rebuilt the analytics rollups from {count:,} events in {seconds:.1f}s.")
