@@ -97,18 +97,28 @@ def _send(cursor: Any, sql: str, params: Sequence[Any]) -> None:
     if pending is None:
         cursor.execute(sql, params)
         return
-    if _queue.sent and (sql, tuple(params)) in _queue.sent:
+    if _queue.sent and _key(sql, params) in _queue.sent:
         return
     pending.append((sql, params))
-    _queue.params += len(params)
+    _queue.params += _weight(params)
     if _queue.params >= _QUEUE_PARAMS:
         _run_queue(cursor)
+
+
+def _key(sql: str, params: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+    """A statement as a dictionary key (array parameters, lists, as tuples)."""
+    return sql, tuple(tuple(p) if isinstance(p, list) else p for p in params)
+
+
+def _weight(params: Sequence[Any]) -> int:
+    """How many values a statement binds (an array parameter counts its elements)."""
+    return sum(len(p) if isinstance(p, list) else 1 for p in params)
 
 
 def _fetch(cursor: Any, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Execute a read (after the queued writes, in the same round trip) and return its rows."""
     if _queue.ready:
-        rows = _queue.ready.pop((sql, tuple(params)), None)
+        rows = _queue.ready.pop(_key(sql, params), None)
         if rows is not None:
             return rows
     if not _queue.pending:
@@ -143,7 +153,7 @@ def _execute_all(cursor: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -
     that parse grew faster than the text (bulk writes were 40 % slower when joined first)."""
     if len(statements) == 1:
         cursor.execute(*statements[0])
-    elif sum(len(params) for _sql, params in statements) <= _JOIN_PARAMS:
+    elif sum(_weight(params) for _sql, params in statements) <= _JOIN_PARAMS:
         cursor.execute("; ".join(s for s, _p in statements), [v for _s, p in statements for v in p])
     else:
         cursor.execute("; ".join(cursor.mogrify(sql, params) for sql, params in statements))
@@ -199,7 +209,7 @@ def _prefetch(statements: list[tuple[str, list[Any], bool]]) -> None:
         for i, (sql, params, read) in enumerate(statements):
             if i:
                 cursor.nextset()
-            key = (sql, tuple(params))
+            key = _key(sql, params)
             if read:
                 ready.setdefault(key, cursor.fetchall())
             else:
@@ -308,16 +318,57 @@ def _upsert_statements(
     merges: tuple[str, ...],
     rows: list[list[Any]],
 ) -> list[tuple[str, list[Any]]]:
-    """PostgreSQL: multi-row VALUES (each key once: `rows` are already folded by key), one
-    statement per few hundred rows instead of one round trip per row."""
-    per = max(1, min(500, 30_000 // (len(key) + len(columns))))
-    return [
-        (
-            _upsert_sql(table, key, columns, merges, len(rows[start : start + per])),
-            [v for row in rows[start : start + per] for v in row],
-        )
-        for start in range(0, len(rows), per)
-    ]
+    """PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT per table (each
+    key once: `rows` are already folded by key), a parameter per column whatever the number of
+    rows. Multi-row VALUES cost the client a parse of every placeholder and the server a parse
+    of every literal: an unnest of 16,000 rows is about half the time, a quarter of the client
+    CPU (ADR 0031)."""
+    if len(rows) <= _VALUES_ROWS:  # a single event's few rows, as before
+        return [
+            (
+                _upsert_sql(table, key, columns, merges, len(rows)),
+                [v for row in rows for v in row],
+            )
+        ]
+    per = _UNNEST_ROWS
+    sql = _unnest_upsert_sql(table, key, columns, merges)
+    out = []
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        out.append((sql, [list(values) for values in zip(*chunk, strict=True)]))
+    return out
+
+
+_UNNEST_ROWS = 20_000  # rows per unnest statement (the queue sends at _QUEUE_PARAMS values)
+_VALUES_ROWS = 50  # up to this many rows, a multi-row VALUES (a single event's upserts)
+
+
+@functools.lru_cache(maxsize=256)
+def _unnest_upsert_sql(
+    table: str, key: tuple[str, ...], columns: tuple[str, ...], merges: tuple[str, ...]
+) -> str:
+    names = [*key, *columns]
+    types = _array_types(table)
+    cols = ", ".join(_qn(n) for n in names)
+    arrays = ", ".join(f"%s::{types[n]}" for n in names)
+    sets = ", ".join(_merge_sql(table, c, m) for c, m in zip(columns, merges, strict=True))
+    conflict = ", ".join(_qn(k) for k in key)
+    return (
+        f"INSERT INTO {_qn(table)} ({cols}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _array_types(table: str) -> dict[str, str]:
+    """Column name -> PostgreSQL array type (e.g. "bigint[]") of a rollup table's columns."""
+    for model in ROLLUP_MODELS:
+        if model._meta.db_table == table:  # type: ignore[attr-defined]
+            return {
+                str(f.column): f"{f.db_type(connection)}[]"
+                for f in model._meta.concrete_fields  # type: ignore[attr-defined]
+            }
+    raise LookupError(f"not a rollup table: {table}")
 
 
 def apply(
@@ -349,7 +400,7 @@ def _apply(
         first = [(lead[0], lead[1], True)] if lead is not None else []
         _prefetch([*first, *_first_statements(delta, adapt), *_dims_reads(people), *daily])
         if lead is not None:
-            lead_rows = _queue.ready.pop((lead[0], tuple(lead[1])), [])
+            lead_rows = _queue.ready.pop(_key(*lead), [])
         if _dims_cache.value is not None:  # the people's dimensions, read in that round trip
             _dims_cache.value.update(_stored_dims(people, suffix=" FOR SHARE"))
     elif lead is not None:
