@@ -285,14 +285,16 @@ def test_held_out_people_get_nothing_and_arms_change_the_message(tenant, smtp_ma
                 services.ArmData("friendly", subject="Friendly {course}"),
             ],
         )
-    learners = [PersonFactory(tenant=tenant) for _ in range(20)]
+    # 60 people: with 20 the hash-based holdout left nobody out about once in 90 runs
+    # (0.8 ** 20), depending on the ids the database gave them.
+    learners = [PersonFactory(tenant=tenant) for _ in range(60)]
     for p in learners:
         enrol(p, course, assigned_at=MONDAY_10_LONDON - dt.timedelta(minutes=3))
     run(MONDAY_10_LONDON)
     nudges = list(Nudge.objects.all())
     held = [n for n in nudges if n.status == "held_out"]
     sent = [n for n in nudges if n.status == "dispatched"]
-    assert len(held) + len(sent) == 20 and held
+    assert len(held) + len(sent) == 60 and held
     mails = smtp_mail.wait_for(len(sent))
     assert len(mails) == len(sent)
     by_arm = {n.person_id: n.arm for n in sent}
