@@ -1094,12 +1094,28 @@ def drill_down(
         }[metric]
     else:
         total = int(_fetch(f"SELECT COUNT(*){frm}{cond}", [*fparams, *cparams])[0][0])
-    rows = _fetch(
-        "SELECT p.id, p.first_name, p.last_name, p.email, p.department, cf.course_id, "
-        f"cf.first_assigned_at, cf.started_at, cf.completed_at, cf.due_at{frm}{cond} "
-        "ORDER BY p.last_name, p.first_name, p.id, cf.course_id LIMIT %s OFFSET %s",
-        [*fparams, *cparams, limit, offset],
+    select = (
+        "SELECT p.id AS pid, p.first_name AS fn, p.last_name AS ln, p.email, p.department, "
+        "cf.course_id, cf.first_assigned_at, cf.started_at, cf.completed_at, "
+        f"cf.due_at{frm}{cond}"
     )
+    if total <= offset:
+        rows: list[tuple[Any, ...]] = []
+    elif total <= _FEW_ROWS:
+        # Few matches: found first, then sorted. Walking everyone in name order until `limit`
+        # matches turn up (the plan a LIMIT invites) read all 100,000 people when nobody
+        # matched (PostgreSQL at 10M events: 960 ms); OFFSET 0 keeps the inner query apart.
+        fence = "OFFSET 0" if _pg() else "LIMIT -1 OFFSET 0"
+        rows = _fetch(
+            f"SELECT * FROM ({select} {fence}) AS m "
+            "ORDER BY ln, fn, pid, course_id LIMIT %s OFFSET %s",
+            [*fparams, *cparams, limit, offset],
+        )
+    else:
+        rows = _fetch(
+            f"{select} ORDER BY p.last_name, p.first_name, p.id, cf.course_id LIMIT %s OFFSET %s",
+            [*fparams, *cparams, limit, offset],
+        )
     titles = dict(
         Course.objects.filter(tenant_id=scope.tenant_id, pk__in={r[5] for r in rows}).values_list(
             "pk", "title"
@@ -1123,6 +1139,9 @@ def drill_down(
         ],
         total=total,
     )
+
+
+_FEW_ROWS = 5000  # drill-downs with at most this many rows: matches first, then sorted
 
 
 def drill_person_ids(*, scope: Scope, metric: str, now: dt.datetime | None = None) -> list[int]:

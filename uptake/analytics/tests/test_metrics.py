@@ -355,6 +355,28 @@ def test_drill_down_lists_the_people_behind_the_number(org) -> None:  # type: ig
         assert page.total == expected == len(page.rows), metric
 
 
+def test_drill_down_pages_alike_whether_matches_are_few_or_many(org, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Few matches are found first and then sorted, many are read in name order: the same
+    pages either way, and past the end an empty page."""
+    scope = Scope(tenant_id=org.tenant_id)
+
+    def pages(metric: str) -> list[list[tuple[int, int]]]:
+        out = []
+        for offset in (0, 3, 7, 10_000):
+            page = selectors.drill_down(scope=scope, metric=metric, now=NOW, limit=4, offset=offset)
+            out.append([(r.person_id, r.course_id) for r in page.rows])
+        return out
+
+    for metric in ("assigned", "not_started", "completed"):
+        few = pages(metric)
+        monkeypatch.setattr(selectors, "_FEW_ROWS", 0)
+        many = pages(metric)
+        monkeypatch.setattr(selectors, "_FEW_ROWS", 5000)
+        assert few == many, metric
+        assert few[-1] == []
+        assert few[0], metric
+
+
 def test_proportion_difference_interval() -> None:
     d = rules.proportion_difference(56, 70, 48, 80)
     # Newcombe (1998) example 1: 56/70 vs 48/80 -> 0.2 (0.0524, 0.3339).
