@@ -332,13 +332,7 @@ def _upsert_statements(
                 [v for row in rows for v in row],
             )
         ]
-    per = _UNNEST_ROWS
-    sql = _unnest_upsert_sql(table, key, columns, merges)
-    out = []
-    for start in range(0, len(rows), per):
-        chunk = rows[start : start + per]
-        out.append((sql, [list(values) for values in zip(*chunk, strict=True)]))
-    return out
+    return _unnest_statements(_unnest_upsert_sql(table, key, columns, merges), rows)
 
 
 _UNNEST_ROWS = 20_000  # rows per unnest statement (the queue sends at _QUEUE_PARAMS values)
@@ -350,18 +344,30 @@ def _unnests(rows: int) -> bool:
     return rows > _VALUES_ROWS and connection.vendor == "postgresql"
 
 
+def _unnest(table: str, names: Sequence[str]) -> str:
+    """`unnest(%s::type[], ...)` of these columns of a rollup table, one array a column."""
+    types = _array_types(table)
+    return f"unnest({', '.join(f'%s::{types[n]}' for n in names)})"
+
+
+def _unnest_statements(sql: str, rows: Sequence[Sequence[Any]]) -> list[tuple[str, list[Any]]]:
+    """`sql` (one `_unnest` in it) with `rows` as its arrays, _UNNEST_ROWS rows a statement."""
+    return [
+        (sql, [list(column) for column in zip(*rows[start : start + _UNNEST_ROWS], strict=True)])
+        for start in range(0, len(rows), _UNNEST_ROWS)
+    ]
+
+
 @functools.lru_cache(maxsize=256)
 def _unnest_upsert_sql(
     table: str, key: tuple[str, ...], columns: tuple[str, ...], merges: tuple[str, ...]
 ) -> str:
     names = [*key, *columns]
-    types = _array_types(table)
     cols = ", ".join(_qn(n) for n in names)
-    arrays = ", ".join(f"%s::{types[n]}" for n in names)
     sets = ", ".join(_merge_sql(table, c, m) for c, m in zip(columns, merges, strict=True))
     conflict = ", ".join(_qn(k) for k in key)
     return (
-        f"INSERT INTO {_qn(table)} ({cols}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        f"INSERT INTO {_qn(table)} ({cols}) SELECT * FROM {_unnest(table, names)} "  # noqa: S608
         f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
     )
 
@@ -728,20 +734,12 @@ def _placeholder_statements(
 ) -> list[tuple[str, list[Any]]]:
     cols = ", ".join(_qn(c) for c in (*key, *zeros))
     if _unnests(len(keys)):
-        types = _array_types(table)
-        arrays = ", ".join(f"%s::{types[c]}" for c in key)
         select = ", ".join(["*"] + ["0"] * len(zeros))
-        sql = (
-            f"INSERT INTO {_qn(table)} ({cols}) SELECT {select} FROM unnest({arrays}) "  # noqa: S608
-            "ON CONFLICT DO NOTHING"
+        return _unnest_statements(
+            f"INSERT INTO {_qn(table)} ({cols}) SELECT {select} "  # noqa: S608
+            f"FROM {_unnest(table, key)} ON CONFLICT DO NOTHING",
+            keys,
         )
-        return [
-            (
-                sql,
-                [list(column) for column in zip(*keys[start : start + _UNNEST_ROWS], strict=True)],
-            )
-            for start in range(0, len(keys), _UNNEST_ROWS)
-        ]
     row = "(" + ", ".join(["%s"] * len(key) + ["0"] * len(zeros)) + ")"
     out = []
     for start in range(0, len(keys), 1000):
@@ -1130,26 +1128,12 @@ def _active_statements(
     cols = ", ".join(_qn(c) for c in names)
     returning = f"RETURNING tenant_id, person_id, grain, {_qn('start')}"
     if _unnests(len(keys)):
-        types = _array_types(ActivePeriod._meta.db_table)
-        arrays = ", ".join(f"%s::{types[c]}" for c in names)
-        sql = (
-            f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) "  # noqa: S608
-            f"ON CONFLICT DO NOTHING {returning}"
+        return _unnest_statements(
+            f"INSERT INTO {table} ({cols}) SELECT * "  # noqa: S608
+            f"FROM {_unnest(ActivePeriod._meta.db_table, names)} "
+            f"ON CONFLICT DO NOTHING {returning}",
+            [(t, p, g, adapt.day(d)) for t, p, g, d in keys],
         )
-        return [
-            (
-                sql,
-                [
-                    [t for t, _p, _g, _s in chunk],
-                    [p for _t, p, _g, _s in chunk],
-                    [g for _t, _p, g, _s in chunk],
-                    [adapt.day(d) for _t, _p, _g, d in chunk],
-                ],
-            )
-            for chunk in (
-                keys[start : start + _UNNEST_ROWS] for start in range(0, len(keys), _UNNEST_ROWS)
-            )
-        ]
     out = []
     for begin in range(0, len(keys), _ROWS_PER_STATEMENT):
         batch = keys[begin : begin + _ROWS_PER_STATEMENT]
@@ -1586,21 +1570,18 @@ def rebuild(*, tenant_id: int | None = None) -> int:
             qs = qs.filter(tenant_id=tenant_id)
         qs.delete()
     fields = ("tenant_id", "person_id", "verb", "object_id", "course_id", "occurred_at")
+    # Only the attempt number is needed from `data`, and only for passes (read in the database,
+    # not by decoding every row's JSON).
+    events = LearningEvent.objects.annotate(
+        attempt=Case(
+            When(verb="passed", then=KT("data__attempt")),
+            default=Value(None),
+            output_field=CharField(),
+        )
+    ).values_list(*fields, "attempt")
     total = 0
     for tenant, first, last in _rebuild_ranges(tenant_id):
-        events = LearningEvent.objects.filter(
-            tenant_id=tenant, person_id__gte=first, person_id__lte=last
-        )
-        # Only the attempt number is needed from `data`, and only for passes (read in the
-        # database, not by decoding every row's JSON).
-        events = events.annotate(
-            attempt=Case(
-                When(verb="passed", then=KT("data__attempt")),
-                default=Value(None),
-                output_field=CharField(),
-            )
-        )
-        chunk = list(events.values_list(*fields, "attempt"))
+        chunk = list(events.filter(tenant_id=tenant, person_id__gte=first, person_id__lte=last))
         total += len(chunk)
         apply_events(
             ((t, p, v, o, c, at, _number(attempt)) for t, p, v, o, c, at, attempt in chunk),
