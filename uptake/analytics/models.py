@@ -24,12 +24,23 @@ class LearningEvent(models.Model):
 
     # Written by the hundred thousand (rule enrolments, imports): no single-column index of
     # their own for the keys, every read filters on the tenant and the declared (tenant, ...)
-    # indexes cover them (people and tenants are deactivated, not deleted).
+    # indexes cover them (people and tenants are deactivated, not deleted). Not checked by a
+    # PostgreSQL constraint either (ADR 0032): the writers check a batch's people in one query
+    # (`services`), where the constraint checked each row at commit. Django still deletes the
+    # events with their person or tenant (on_delete is carried out by the ORM).
     tenant = models.ForeignKey(
-        "tenancy.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+        "tenancy.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     person = models.ForeignKey(
-        "people.Person", on_delete=models.CASCADE, related_name="+", db_index=False
+        "people.Person",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     verb = models.CharField(max_length=24, choices=Verb.choices)
     object_type = models.CharField(max_length=20)  # "course" | "activity" | "session" ...

@@ -362,3 +362,36 @@ def test_held_rollups_are_applied_once_as_the_block_ends(tenant) -> None:  # typ
         )
     assert CourseFact.objects.filter(tenant=tenant, started_at=T0).count() == 3
     assert reference.stored() == reference.expected()
+
+
+@given(
+    texts=st.lists(st.one_of(st.none(), st.text(max_size=12)), min_size=1, max_size=8),
+    numbers=st.lists(
+        st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), min_size=8, max_size=8
+    ),
+    flags=st.lists(st.one_of(st.none(), st.booleans()), min_size=8, max_size=8),
+    days=st.lists(st.one_of(st.none(), st.dates()), min_size=8, max_size=8),
+    moments=st.lists(
+        st.one_of(st.none(), st.datetimes(timezones=st.just(dt.UTC))), min_size=8, max_size=8
+    ),
+)
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_array_parameters_round_trip(texts, numbers, flags, days, moments) -> None:  # type: ignore[no-untyped-def]
+    """Bulk upserts send each column as the text of an array literal (`rollups._bind`): every
+    value comes back out of unnest as it went in, quotes, backslashes, braces and NULLs too."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("array parameters are PostgreSQL's")
+    texts = [t.replace("\x00", "") if t is not None else None for t in texts]
+    texts = (texts * 8)[:8]
+    columns = [texts, numbers, flags, days, moments]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::boolean[], %s::date[], "
+            "%s::timestamptz[])",
+            rollups._bind(columns),
+        )
+        assert cursor.fetchall() == list(zip(*columns, strict=True))

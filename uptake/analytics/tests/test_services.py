@@ -38,6 +38,52 @@ def test_unknown_verb_is_refused(tenant, learner) -> None:  # type: ignore[no-un
     assert LearningEvent.objects.count() == 0
 
 
+def test_events_of_people_outside_the_organisation_are_refused(  # type: ignore[no-untyped-def]
+    tenant, other_tenant, learner
+) -> None:
+    """The event table's keys are checked by its writers (ADR 0032): a person of another
+    organisation, or no person at all, is refused by each write path, and nothing is kept."""
+    from django.db import transaction
+
+    from uptake.enrollment.tests import builders
+
+    stranger = builders.person(other_tenant, first_name="Sam", last_name="Stranger")
+    for person_id in (stranger.pk, stranger.pk + 10_000):
+        message = f"not in organisation {tenant.pk}"
+        with pytest.raises(ValueError, match=message), transaction.atomic():
+            services.record_event(
+                tenant_id=tenant.pk,
+                person_id=person_id,
+                verb=Verb.LAUNCHED,
+                object_type="activity",
+                object_id=1,
+            )
+        events = [
+            services.new_event(
+                tenant_id=tenant.pk,
+                person_id=pid,
+                verb=Verb.LAUNCHED,
+                object_type="activity",
+                object_id=1,
+            )
+            for pid in (learner.pk, person_id)
+        ]
+        refused = f"1 people who are {message}: {person_id}"
+        with pytest.raises(ValueError, match=refused), transaction.atomic():
+            services.record_events(events=events)
+        with pytest.raises(ValueError, match=message), transaction.atomic():
+            services.insert_event_rows(
+                names=["tenant", "person", "verb", "object_type", "occurred_at", "data"],
+                rows=[(tenant.pk, person_id, Verb.LAUNCHED, "activity", NOW, "{}")],
+            )
+    assert LearningEvent.objects.count() == 0
+    # The organisation's own people are written as before.
+    services.record_event(
+        tenant_id=tenant.pk, person_id=learner.pk, verb=Verb.LAUNCHED, object_type="x", object_id=1
+    )
+    assert LearningEvent.objects.filter(person_id=learner.pk).count() == 1
+
+
 @time_machine.travel(NOW, tick=False)
 def test_record_events_bulk_inserts(tenant, learner, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
     events = [
@@ -50,11 +96,12 @@ def test_record_events_bulk_inserts(tenant, learner, django_assert_max_num_queri
         )
         for n in range(50)
     ]
-    # The insert, then a fixed number of statements whatever the batch: people read and
-    # written, active periods, their counts, the person's active weeks and the retention cells
-    # (the first activity moves their cohort), daily counts; PostgreSQL also locks the people
-    # rows first (ADR 0014); the person's dimension copy and the dimension cells of their
-    # active periods and retention; PostgreSQL re-reads a copy it made (ADR 0017).
+    # The people checked (ADR 0032), the insert, then a fixed number of statements whatever
+    # the batch: people read and written, active periods, their counts, the person's active
+    # weeks and the retention cells (the first activity moves their cohort), daily counts;
+    # PostgreSQL also locks the people rows first (ADR 0014); the person's dimension copy and
+    # the dimension cells of their active periods and retention; PostgreSQL re-reads a copy it
+    # made (ADR 0017).
     with django_assert_max_num_queries(13):
         assert services.record_events(events=events) == 50
     assert LearningEvent.objects.filter(verb="launched").count() == 50
