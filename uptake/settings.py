@@ -115,6 +115,9 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with timestamps parsed in C (ADR 0021).
     DATABASES["default"]["ENGINE"] = "uptake.core.postgresql"
+# A single learning event's rollup statements prepared once per connection (ADR 0033). Turn
+# off behind a pooler that does not keep session state (PgBouncer in transaction mode).
+UPTAKE_PREPARED_STATEMENTS = env_bool("UPTAKE_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's backend minus AUTOINCREMENT on primary keys (ADR 0023).
     DATABASES["default"]["ENGINE"] = "uptake.core.sqlite"

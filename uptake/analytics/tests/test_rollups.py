@@ -277,6 +277,57 @@ def test_one_event_costs_one_or_two_round_trips_on_postgresql(tenant) -> None:  
     assert reference.stored() == want
 
 
+def test_one_event_runs_statements_prepared_on_its_connection(tenant) -> None:  # type: ignore[no-untyped-def]
+    """ADR 0033: a single event's statements are prepared once per connection and then
+    executed by name (no planning); a failed send leaves the next events working."""
+    from django.db import IntegrityError, connection, transaction
+    from django.test import override_settings
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's (SQLite keeps its own)")
+    people = [builders.person(tenant) for _ in range(3)]
+
+    def record(person: Any, at: dt.datetime) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            services.record_event(
+                tenant_id=tenant.pk,
+                person_id=person.pk,
+                verb=Verb.LAUNCHED,
+                object_type="activity",
+                object_id=1,
+                course_id=2,
+                occurred_at=at,
+            )
+        return [s for q in queries for s in q["sql"].split("; ")]
+
+    record(people[0], T0)
+    statements = record(people[1], T0)  # same shapes, another person: by name only
+    assert (
+        statements and [s for s in statements if not s.startswith("EXECUTE uptake_rollup_")] == []
+    )
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        rollups._execute_all(
+            cursor,
+            [("SELECT %s::int", [1]), ("INSERT INTO analytics_personfact DEFAULT VALUES", [])],
+        )
+    record(people[2], T0 + dt.timedelta(days=1))
+    # The server lost them (as behind a pooler in transaction mode): a clear error, then the
+    # connection prepares them again.
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    lost = "UPTAKE_PREPARED_STATEMENTS=false"
+    with pytest.raises(RuntimeError, match=lost), transaction.atomic():
+        record(people[2], T0 + dt.timedelta(days=2))
+    record(people[2], T0 + dt.timedelta(days=2))
+    with override_settings(UPTAKE_PREPARED_STATEMENTS=False):
+        plain = record(people[1], T0 + dt.timedelta(days=3))
+    assert plain and not [s for s in plain if s.startswith("EXECUTE")]
+    want = reference.stored()
+    call_command("rebuild_analytics", tenant=tenant.slug, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert reference.stored() == want
+
+
 def test_a_bulk_batch_sent_statement_by_statement_equals_the_reference(tenant) -> None:  # type: ignore[no-untyped-def]
     """A batch large enough that the queued statements are bound one by one and sent as one
     text without parameters (PostgreSQL) stores what the reference computes, text values with
