@@ -396,6 +396,36 @@ def dim_cell_changes(
     return both_cell_changes(changes, plain=False)[1]
 
 
+def _add(totals: dict[Any, list[int]], key: Any, counters: tuple[int, ...]) -> None:
+    acc = totals.get(key)
+    if acc is None:
+        totals[key] = list(counters)
+    else:
+        for j, v in enumerate(counters):
+            acc[j] += v
+
+
+def cells_by_dims(
+    changes: Iterable[tuple[int, int, Dims, Dims, Any, Any]],
+) -> tuple[dict[CellKey, list[int]], dict[tuple[CellKey, tuple[str, ...]], list[int]]]:
+    """`cell_changes` of the changes, and their counter changes by cell and by the values of
+    the people dimensions they count under (department, location, manager, hire month):
+    what `dim_cell_changes` gives once spread over each dimension, left to the database to
+    spread and sum (a recompute's 108,000 facts are 430,000 dimension cell changes)."""
+    out: dict[CellKey, list[int]] = {}
+    by_dims: dict[tuple[CellKey, tuple[str, ...]], list[int]] = {}
+    for tenant_id, course_id, old_dims, new_dims, old, new in changes:
+        for sign, dims, row in ((-1, old_dims, old), (1, new_dims, new)):
+            if row is None:
+                continue
+            values = tuple(str(dims[i]) for i in range(len(DIM_KINDS)))
+            for key, counters in course_cells(tenant_id, course_id, row):
+                signed = counters if sign == 1 else tuple(-v for v in counters)
+                _add(out, key, signed)
+                _add(by_dims, (key, values), signed)
+    return {k: v for k, v in out.items() if any(v)}, {k: v for k, v in by_dims.items() if any(v)}
+
+
 def both_cell_changes(
     changes: Iterable[tuple[int, int, Dims, Dims, Any, Any]], *, plain: bool = True
 ) -> tuple[dict[CellKey, list[int]], dict[DimCellKey, list[int]]]:

@@ -236,7 +236,11 @@ def _prepared(cursor: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> l
     for sql, params in statements:
         name = known.get(sql) or new.get(sql)
         if name is None:
-            if any(type(p) is list for p in params) or len(known) + len(new) >= _PREPARED_MAX:
+            if (
+                not params
+                or any(type(p) is list for p in params)
+                or len(known) + len(new) >= _PREPARED_MAX
+            ):
                 out.append((sql, _bind(params)))
                 continue
             name = new[sql] = f"uptake_rollup_{next(_names)}"
@@ -900,11 +904,103 @@ def _write_facts(
         [[*key, *map(adapt.moment, row)] for key, row in writes],
     )
     dims = person_dims({(t, p) for (t, p, _c), _row in writes})
-    cells, dim_cells = fold.both_cell_changes(
+    changes = (
         (t, c, dims[(t, p)], dims[(t, p)], stored.get((t, p, c)), row) for (t, p, c), row in writes
     )
+    if len(writes) >= DIM_CELLS_IN_SQL:
+        cells, by_dims = fold.cells_by_dims(changes)
+        apply_cells(cells)
+        _apply_dim_cells_in_sql(by_dims)
+        return
+    cells, dim_cells = fold.both_cell_changes(changes)
     apply_cells(cells)
     apply_dim_cells(dim_cells)
+
+
+# From this many changed CourseFact rows (a batch job's: the audience recompute writes
+# 27,000 a range), their dimension cells are spread and summed by the database.
+DIM_CELLS_IN_SQL = 2000
+_DELTA_TABLE = "uptake_dim_cell_delta"
+_DELTA_COLUMNS = (
+    ("cell", "text"),
+    ("tenant_id", "bigint"),
+    ("course_id", "bigint"),
+    ("k1", "date"),  # assigned day ("a") or completion day ("c")
+    ("k2", "date"),  # due day ("a")
+    ("hours", "integer"),  # ("t")
+    *((name, "text") for name in ("department", "location", "manager", "hire_month")),
+    *((f"n{i}", "integer") for i in range(1, 6)),
+)
+
+
+def _apply_dim_cells_in_sql(by_dims: dict[tuple[fold.CellKey, tuple[str, ...]], list[int]]) -> None:
+    """`apply_dim_cells` of these changes (see `fold.cells_by_dims`): written once into a
+    temporary table, then spread over each dimension and summed into the dimension cells by
+    one INSERT ... SELECT ... GROUP BY ... ON CONFLICT per cell table and dimension (ordered,
+    so that concurrent writers lock cells in the same order)."""
+    if not by_dims:
+        return
+    adapt = _Adapt()
+    rows = []
+    for ((cell, t, c, k1, k2), values), counters in by_dims.items():
+        n = [*counters, 0, 0, 0, 0][:5]
+        if cell == "t":
+            rows.append([cell, t, c, None, None, k1, *values, *n])
+        else:
+            rows.append([cell, t, c, adapt.day(k1), adapt.day(k2), None, *values, *n])
+    pg = connection.vendor == "postgresql"
+    names = [name for name, _type in _DELTA_COLUMNS]
+    with _cursor() as cursor:
+        columns = ", ".join(f"{name} {kind}" for name, kind in _DELTA_COLUMNS)
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_DELTA_TABLE} ({columns})")
+        if pg:
+            arrays = ", ".join(f"%s::{kind}[]" for _name, kind in _DELTA_COLUMNS)
+            for start in range(0, len(rows), _UNNEST_ROWS):
+                chunk = rows[start : start + _UNNEST_ROWS]
+                _send(
+                    cursor,
+                    f"INSERT INTO {_DELTA_TABLE} SELECT * FROM unnest({arrays})",  # noqa: S608
+                    [list(column) for column in zip(*chunk, strict=True)],
+                )
+        else:
+            marks = ", ".join(["%s"] * len(names))
+            cursor.executemany(f"INSERT INTO {_DELTA_TABLE} VALUES ({marks})", rows)  # noqa: S608
+        for sql in _dim_cells_from_delta_sql():
+            _send(cursor, sql, [])
+        # Emptied for the next batch (TRUNCATE on PostgreSQL: temporary tables are not
+        # vacuumed, deleted rows would pile up for the session).
+        _send(cursor, f"{'TRUNCATE' if pg else 'DELETE FROM'} {_DELTA_TABLE}", [])
+
+
+@functools.cache
+def _dim_cells_from_delta_sql() -> list[str]:
+    """The INSERT ... SELECT ... GROUP BY ... ON CONFLICT of `_apply_dim_cells_in_sql`."""
+    out = []
+    tables = (
+        (DimAssignmentCell, "a", ("assigned_day", "due_day"), ("k1", "k2"), 5),
+        (DimCompletionCell, "c", ("day",), ("k1",), 1),
+        (DimDurationCell, "t", ("hours",), ("hours",), 1),
+    )
+    for model, cell, key_names, key_sources, counters in tables:
+        table = _qn(model._meta.db_table)
+        names = ["assigned", "started", "completed", "activated", "on_time"][:counters]
+        if counters == 1:
+            names = ["n"]
+        sums = [f"SUM(n{i + 1})" for i in range(counters)]
+        for kind, i in zip(fold.DIM_KINDS, range(4), strict=True):
+            value = _DIM_COLUMNS[i]
+            group = ", ".join(["tenant_id", value, "course_id", *key_sources])
+            out.append(
+                f"INSERT INTO {table} (tenant_id, kind, {_qn('value')}, course_id, "  # noqa: S608
+                f"{', '.join(_qn(k) for k in key_names)}, {', '.join(_qn(n) for n in names)}) "
+                f"SELECT tenant_id, '{kind}', {value}, course_id, {', '.join(key_sources)}, "
+                f"{', '.join(sums)} FROM {_DELTA_TABLE} WHERE cell = '{cell}' GROUP BY {group} "
+                f"HAVING {' OR '.join(f'{x} <> 0' for x in sums)} ORDER BY {group} "
+                "ON CONFLICT (tenant_id, kind, "
+                f"{_qn('value')}, course_id, {', '.join(_qn(k) for k in key_names)}) DO UPDATE SET "
+                + ", ".join(_merge_sql(model._meta.db_table, n, "sum") for n in names)
+            )
+    return out
 
 
 def apply_cells(changes: dict[fold.CellKey, list[int]]) -> None:

@@ -67,16 +67,24 @@ def _write(batch: list[tuple[Any, ...]], people: list[Any], tenant: Any) -> None
         st.tuples(st.lists(_event, max_size=25), st.lists(_move, max_size=3)),
         min_size=1,
         max_size=5,
-    )
+    ),
+    in_sql=st.lists(st.booleans(), min_size=5, max_size=5),
 )
-def test_rollups_equal_a_recomputation_from_raw_events(tenant, batches) -> None:  # type: ignore[no-untyped-def]
+def test_rollups_equal_a_recomputation_from_raw_events(tenant, batches, in_sql) -> None:  # type: ignore[no-untyped-def]
     people = list(_people(tenant))
     _reset_people(people)
     LearningEvent.objects.all().delete()
     for model in rollups.ROLLUP_MODELS:
         model.objects.all().delete()  # type: ignore[attr-defined]
-    for batch, moves in batches:
-        _write(batch, people, tenant)
+    threshold = rollups.DIM_CELLS_IN_SQL
+    for (batch, moves), sql in zip(batches, in_sql, strict=False):
+        # Batch by batch, the dimension cells spread in Python or by the database (as large
+        # batches do).
+        rollups.DIM_CELLS_IN_SQL = 1 if sql else threshold
+        try:
+            _write(batch, people, tenant)
+        finally:
+            rollups.DIM_CELLS_IN_SQL = threshold
         # HR changes between batches (what the PersonChanged / PeopleImported handlers do).
         for p, attribute, choice in moves:
             _move_person(people, p, attribute, choice)
