@@ -222,9 +222,9 @@ _PLACEHOLDER = re.compile(r"%[s%]")
 def _prepared(cursor: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
     """The statements as `EXECUTE name(params)` of statements prepared on this connection,
     preparing the new shapes first (one round trip, the first time a connection sees them).
-    Prepared statements outlive transactions, rolled back or not; when a send fails, what it
-    prepared is not known any more, so the connection's names are forgotten and later ones
-    are new (process-wide counter), never colliding with what the server may still hold."""
+    Prepared statements outlive transactions, rolled back or not. When a PREPARE fails (or an
+    EXECUTE finds its statement gone, `_execute_all`), the connection's names are forgotten and
+    later ones are new (process-wide counter), never meeting one the server may still hold."""
     if not settings.UPTAKE_PREPARED_STATEMENTS:
         return [(sql, _bind(params)) for sql, params in statements]
     raw = connection.connection
@@ -949,7 +949,6 @@ def _apply_dim_cells_in_sql(by_dims: dict[tuple[fold.CellKey, tuple[str, ...]], 
         else:
             rows.append([cell, t, c, adapt.day(k1), adapt.day(k2), None, *values, *n])
     pg = connection.vendor == "postgresql"
-    names = [name for name, _type in _DELTA_COLUMNS]
     with _cursor() as cursor:
         columns = ", ".join(f"{name} {kind}" for name, kind in _DELTA_COLUMNS)
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_DELTA_TABLE} ({columns})")
@@ -963,7 +962,7 @@ def _apply_dim_cells_in_sql(by_dims: dict[tuple[fold.CellKey, tuple[str, ...]], 
                     [list(column) for column in zip(*chunk, strict=True)],
                 )
         else:
-            marks = ", ".join(["%s"] * len(names))
+            marks = ", ".join(["%s"] * len(_DELTA_COLUMNS))
             cursor.executemany(f"INSERT INTO {_DELTA_TABLE} VALUES ({marks})", rows)  # noqa: S608
         for sql in _dim_cells_from_delta_sql():
             _send(cursor, sql, [])
@@ -976,18 +975,21 @@ def _apply_dim_cells_in_sql(by_dims: dict[tuple[fold.CellKey, tuple[str, ...]], 
 def _dim_cells_from_delta_sql() -> list[str]:
     """The INSERT ... SELECT ... GROUP BY ... ON CONFLICT of `_apply_dim_cells_in_sql`."""
     out = []
-    tables = (
-        (DimAssignmentCell, "a", ("assigned_day", "due_day"), ("k1", "k2"), 5),
-        (DimCompletionCell, "c", ("day",), ("k1",), 1),
-        (DimDurationCell, "t", ("hours",), ("hours",), 1),
+    tables = (  # (model, cell, its key columns, their delta columns, its counters)
+        (
+            DimAssignmentCell,
+            "a",
+            ("assigned_day", "due_day"),
+            ("k1", "k2"),
+            ("assigned", "started", "completed", "activated", "on_time"),
+        ),
+        (DimCompletionCell, "c", ("day",), ("k1",), ("n",)),
+        (DimDurationCell, "t", ("hours",), ("hours",), ("n",)),
     )
-    for model, cell, key_names, key_sources, counters in tables:
+    for model, cell, key_names, key_sources, names in tables:
         table = _qn(model._meta.db_table)
-        names = ["assigned", "started", "completed", "activated", "on_time"][:counters]
-        if counters == 1:
-            names = ["n"]
-        sums = [f"SUM(n{i + 1})" for i in range(counters)]
-        for kind, i in zip(fold.DIM_KINDS, range(4), strict=True):
+        sums = [f"SUM(n{i + 1})" for i in range(len(names))]
+        for i, kind in enumerate(fold.DIM_KINDS):
             value = _DIM_COLUMNS[i]
             group = ", ".join(["tenant_id", value, "course_id", *key_sources])
             out.append(
