@@ -631,7 +631,8 @@ def enroll_people_due(
         )
         for pk, pid, again in changed
     ]
-    analytics.insert_event_rows(names=event_names, rows=event_rows)
+    # Their people are those of the enrolments written above (keys checked by the database).
+    analytics.insert_event_rows(names=event_names, rows=event_rows, people_checked=True)
     publish_many(
         EnrollmentCreated(
             tenant_id=tenant_id,
