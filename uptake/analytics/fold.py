@@ -397,6 +397,7 @@ def dim_cell_changes(
 
 
 def _add(totals: dict[Any, list[int]], key: Any, counters: tuple[int, ...]) -> None:
+    """Add counter changes to the running totals of `key`."""
     acc = totals.get(key)
     if acc is None:
         totals[key] = list(counters)
@@ -441,21 +442,10 @@ def both_cell_changes(
             for key, counters in course_cells(tenant_id, course_id, row):
                 signed = counters if sign == 1 else tuple(-v for v in counters)
                 if plain:
-                    acc = out.get(key)
-                    if acc is None:
-                        out[key] = list(signed)
-                    else:
-                        for j, v in enumerate(signed):
-                            acc[j] += v
+                    _add(out, key, signed)
                 table, _t, _c, k1, k2 = key
                 for i, kind in kinds:
-                    dkey = (table, tenant_id, kind, str(dims[i]), course_id, k1, k2)
-                    acc = dim_out.get(dkey)
-                    if acc is None:
-                        dim_out[dkey] = list(signed)
-                    else:
-                        for j, v in enumerate(signed):
-                            acc[j] += v
+                    _add(dim_out, (table, tenant_id, kind, str(dims[i]), course_id, k1, k2), signed)
     return (
         {k: v for k, v in out.items() if any(v)},
         {k: v for k, v in dim_out.items() if any(v)},

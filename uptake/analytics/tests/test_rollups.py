@@ -252,28 +252,35 @@ def test_record_event_returns_the_stored_event(tenant) -> None:  # type: ignore[
     assert LearningEvent.objects.get(pk=event.pk).value == 0.9
 
 
+def _launch_captured(tenant: Any, person: Any, at: dt.datetime) -> list[dict[str, Any]]:
+    """Record one "launched" event for the person at `at`; the queries it sent."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        services.record_event(
+            tenant_id=tenant.pk,
+            person_id=person.pk,
+            verb=Verb.LAUNCHED,
+            object_type="activity",
+            object_id=1,
+            course_id=2,
+            occurred_at=at,
+        )
+    return list(queries.captured_queries)
+
+
 def test_one_event_costs_one_or_two_round_trips_on_postgresql(tenant) -> None:  # type: ignore[no-untyped-def]
     """ADR 0027: the event's INSERT, the placeholders, the locked reads and the day's counts go
     in one round trip; the writes that depend on what was read in a second one."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     if connection.vendor != "postgresql":
         pytest.skip("round trips are a PostgreSQL matter (SQLite runs in the process)")
     person = builders.person(tenant)
 
     def record(at: dt.datetime) -> int:
-        with CaptureQueriesContext(connection) as queries:
-            services.record_event(
-                tenant_id=tenant.pk,
-                person_id=person.pk,
-                verb=Verb.LAUNCHED,
-                object_type="activity",
-                object_id=1,
-                course_id=2,
-                occurred_at=at,
-            )
-        return len(queries)
+        return len(_launch_captured(tenant, person, at))
 
     # The person's first event ever also copies their dimensions (PersonDims) from Person.
     assert record(T0) <= 5
@@ -290,24 +297,13 @@ def test_one_event_runs_statements_prepared_on_its_connection(tenant) -> None:  
     executed by name (no planning); a failed send leaves the next events working."""
     from django.db import IntegrityError, connection, transaction
     from django.test import override_settings
-    from django.test.utils import CaptureQueriesContext
 
     if connection.vendor != "postgresql":
         pytest.skip("prepared statements are PostgreSQL's (SQLite keeps its own)")
     people = [builders.person(tenant) for _ in range(3)]
 
     def record(person: Any, at: dt.datetime) -> list[str]:
-        with CaptureQueriesContext(connection) as queries:
-            services.record_event(
-                tenant_id=tenant.pk,
-                person_id=person.pk,
-                verb=Verb.LAUNCHED,
-                object_type="activity",
-                object_id=1,
-                course_id=2,
-                occurred_at=at,
-            )
-        return [s for q in queries for s in q["sql"].split("; ")]
+        return [s for q in _launch_captured(tenant, person, at) for s in q["sql"].split("; ")]
 
     record(people[0], T0)
     statements = record(people[1], T0)  # same shapes, another person: by name only
