@@ -11,6 +11,8 @@ paths; due hire date + 14 days; withdraw if not started on leave).
 Measured:
 1. `assignments_full_recompute_*`: a full recompute of the 50 audiences from no members,
    applying every resulting enrolment (with its event, link and path enrolment). Goal <= 10 s.
+   `assignments_rollups_worker_*`: then the analytics rollups of its learning events, which
+   the worker applies after it commits (ADR 0035); no goal of its own.
    `assignments_manager_notifications_*`: then the queued manager-notification tasks, run as
    the worker runs them (notifications and outbox emails); no goal of its own.
 2. `assignments_one_person_*`: one person's HR change (department and location) through
@@ -150,13 +152,26 @@ def main() -> int:
         f"{enrolments:,} enrolments"
     )
     _common.result(f"assignments_full_recompute{suffix}", full, "s", f"<={GOALS['full']:g}")
+
+    # The recompute's learning events are counted in the reports by the worker (ADR 0035): run
+    # what it queued, as the worker would, and time it separately.
+    from uptake.analytics.tasks import apply_pending_rollups
+
+    t0 = time.perf_counter()
+    counted = apply_pending_rollups.call()
+    later = time.perf_counter() - t0
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(
+        task_path="uptake.analytics.tasks.apply_pending_rollups", status="READY"
+    ).delete()
+    print(f"  analytics rollups of the recompute's events (worker): {counted:,} in {later:.2f}s")
+    _common.result(f"assignments_rollups_worker{suffix}", later, "s")
     if args.only_full:
         return 0
 
     # The managers' notifications are composed by a task after commit: run what was queued,
     # as the worker would, and time it separately.
-    from django_tasks_db.models import DBTaskResult
-
     queued = list(
         DBTaskResult.objects.filter(
             task_path="uptake.assignments.tasks.notify_managers_of_new_assignments",

@@ -535,3 +535,36 @@ class DimRetentionCell(DimensionCell):
 
     def __str__(self) -> str:
         return f"{self.kind}={self.value} {self.cohort_kind} {self.cohort_week} -> {self.week}"
+
+
+class PendingRollup(models.Model):
+    """A learning event whose rollups are still to be applied, by the worker (ADR 0035): a large
+    rule-driven batch (a full audience recompute) records its events at once and queues the
+    fold's input here, in its transaction, instead of updating every rollup before it commits.
+    `rollups.apply_pending` applies and deletes these rows; a rebuild deletes them (it reads the
+    events themselves). The fields are those of `fold.Event`."""
+
+    # A queue, read in id order and emptied: no index but the primary key, and no database
+    # constraint (like the rollups it feeds); the ORM still deletes the rows with their person.
+    tenant = models.ForeignKey(
+        "tenancy.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    person = models.ForeignKey(
+        "people.Person",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    verb = models.CharField(max_length=24, choices=Verb.choices)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    course_id = models.BigIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    attempt = models.IntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.verb} person {self.person_id} (rollups pending)"

@@ -43,6 +43,7 @@ from uptake.analytics.models import (
     DimRetentionCell,
     DurationCell,
     LearningEvent,
+    PendingRollup,
     PersonDims,
     PersonFact,
     RetentionCell,
@@ -1384,38 +1385,117 @@ def apply_events(
 
 class _Held(threading.local):
     events: list[fold.Event | tuple[Any, ...]] | None = None
+    later_from: int | None = None
 
 
 _held = _Held()
 
 
 @contextlib.contextmanager
-def held() -> Iterator[None]:
+def held(*, later_from: int | None = None) -> Iterator[None]:
     """Within the caller's transaction, hold the events recorded in the block and apply them
     together as the block ends (ADR 0028): a batch job that records events in many small
     calls (a recompute enrolling 25,000 people in 70 batches) updates each shared rollup row
     once, not once per call. Any other rollup operation (due dates, people's dimensions, a
     rebuild) applies what is held first, so everything still happens in the order the code
-    asked for. Nested blocks are part of the outermost one."""
+    asked for. Nested blocks are part of the outermost one.
+
+    `later_from`: when at least this many events are held, they are queued for the worker
+    instead (`PendingRollup`, ADR 0035): the batch commits without them and the worker's
+    `apply_pending` brings the rollups up to date moments later."""
     if _held.events is not None:
         yield
         return
     if not connection.in_atomic_block:
         raise RuntimeError("rollups.held() must run inside the transaction of its events")
     _held.events = []
+    _held.later_from = later_from
     try:
         yield
         flush_held()
     finally:
         _held.events = None
+        _held.later_from = None
 
 
 def flush_held() -> None:
-    """Apply the events held by `held()` so far (nothing when none are held)."""
+    """Apply the events held by `held()` so far (nothing when none are held), or queue them for
+    the worker when the block asked for it and they are many."""
     events = _held.events
     if events:
         _held.events = []
-        apply(fold.fold(events))
+        if _held.later_from is not None and len(events) >= _held.later_from:
+            _queue_pending(events)
+        else:
+            apply(fold.fold(events))
+
+
+# --- Rollups applied by the worker (ADR 0035) -----------------------------------------------------
+
+PENDING_CHUNK = 50_000  # queued events applied per transaction by `apply_pending`
+_PENDING_NAMES = ["tenant", "person", "verb", "object_id", "course_id", "occurred_at", "attempt"]
+
+
+def _queue_pending(events: list[fold.Event | tuple[Any, ...]]) -> None:
+    """Queue events (fold.Event field order) for `apply_pending`, in the caller's transaction,
+    and have the worker called once it commits (once for a whole recompute, see
+    `bus.merging_after_commit`)."""
+    from uptake.core import bulk, bus
+
+    bulk.insert_rows(PendingRollup, _PENDING_NAMES, [tuple(e) for e in events])
+
+    def enqueue(_items: list[Any]) -> None:
+        from uptake.analytics.tasks import apply_pending_rollups
+
+        apply_pending_rollups.enqueue()
+
+    bus.after_commit_merged(("analytics-pending-rollups",), (), enqueue)
+
+
+def _lock_pending() -> None:
+    """Serialise the readers and emptiers of the queue (the worker, a rebuild) on PostgreSQL,
+    and wait for the transactions still adding to it (this mode conflicts with their row
+    locks): what the caller then reads of the queue is all of it, committed. SQLite's writers
+    are serialised already (transactions begin IMMEDIATE)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"LOCK TABLE {_qn(PendingRollup._meta.db_table)} IN SHARE ROW EXCLUSIVE MODE"
+            )
+
+
+def apply_pending(*, chunk: int = PENDING_CHUNK) -> int:
+    """Apply the queued events to the rollups, oldest first, `chunk` of them per transaction
+    (each deleted from the queue in the transaction that applies it: once each), until the
+    queue is empty. Returns how many were applied. Idempotent; safe beside another worker."""
+    total = 0
+    while True:
+        with transaction.atomic():
+            _lock_pending()
+            rows = list(
+                PendingRollup.objects.order_by("pk").values_list("pk", *_PENDING_FIELDS)[:chunk]
+            )
+            if not rows:
+                return total
+            apply(fold.fold(tuple(row[1:]) for row in rows))
+            PendingRollup.objects.filter(pk__lte=rows[-1][0]).delete()
+            total += len(rows)
+
+
+_PENDING_FIELDS = (
+    "tenant_id",
+    "person_id",
+    "verb",
+    "object_id",
+    "course_id",
+    "occurred_at",
+    "attempt",
+)
+
+
+def pending_count(*, tenant_id: int) -> int:
+    """How many of the organisation's events still wait for the worker (ADR 0035)."""
+    return PendingRollup.objects.filter(tenant_id=tenant_id).count()
 
 
 def holding() -> bool:
@@ -1775,6 +1855,12 @@ def rebuild(*, tenant_id: int | None = None) -> int:
     rewrite leaves a dead row version behind (10M events in 50 chunks left the fact tables
     dozens of times their size, and the reads after the rebuild slowed down with them)."""
     flush_held()
+    # The queued events are events like the others: read below, so not applied again.
+    _lock_pending()
+    pending = PendingRollup.objects.all()
+    if tenant_id is not None:
+        pending = pending.filter(tenant_id=tenant_id)
+    pending.delete()
     for model in ROLLUP_MODELS:
         qs = model.objects.all()  # type: ignore[attr-defined]
         if tenant_id is not None:

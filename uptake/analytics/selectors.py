@@ -35,11 +35,18 @@ from uptake.analytics.models import (
     DimRetentionCell,
     DurationCell,
     LearningEvent,
+    PendingRollup,
     PersonDims,
     PersonFact,
     RetentionCell,
 )
 from uptake.core import clock
+
+
+def still_counting(*, tenant_id: int) -> bool:
+    """Whether some of the organisation's events wait for the worker to be counted (a large
+    recompute's, ADR 0035): the reports say so instead of silently leaving them out."""
+    return PendingRollup.objects.filter(tenant_id=tenant_id).exists()
 
 
 def has_event_since(*, tenant_id: int, person_id: int, verb: str, since: dt.datetime) -> bool:

@@ -198,10 +198,25 @@ def _cache_for(rows: int) -> contextlib.AbstractContextManager[None]:
 BULK_CACHE_ROWS = 1000
 
 
-def rollups_held() -> contextlib.AbstractContextManager[None]:
+ROLLUPS_LATER_FROM = 5_000  # held events from which a batch leaves them to the worker
+
+
+def rollups_held(*, later: bool = False) -> contextlib.AbstractContextManager[None]:
     """For a batch job, inside its transaction: the events it records in many small calls go
-    into the rollups together when the block ends (`rollups.held`, ADR 0028)."""
-    return rollups.held()
+    into the rollups together when the block ends (`rollups.held`, ADR 0028). `later`: from
+    ROLLUPS_LATER_FROM events, the worker applies them after the job commits (ADR 0035)."""
+    return rollups.held(later_from=ROLLUPS_LATER_FROM if later else None)
+
+
+def apply_pending_rollups() -> int:
+    """Apply the events queued by `rollups_held(later=True)` (the worker's task); returns how
+    many. Until then the reports do not count them (`pending_rollups` says how many wait)."""
+    return rollups.apply_pending()
+
+
+def pending_rollups(*, tenant_id: int) -> int:
+    """How many of the organisation's events the reports do not count yet (ADR 0035)."""
+    return rollups.pending_count(tenant_id=tenant_id)
 
 
 def _json(data: dict[str, Any]) -> str:

@@ -98,6 +98,7 @@ def _dashboard_context(
     query = _query(scope)
     every = blocks is None
     context: dict[str, Any] = {
+        "still_counting": selectors.still_counting(tenant_id=scope.tenant_id),
         "scope": scope,
         "query": query,
         "kpis": kpis,

@@ -337,8 +337,9 @@ def _recompute_range(
     now: dt.datetime,
 ) -> None:
     """One range of people for every chosen audience: one transaction, consequences inside."""
-    # The range's learning events go into the rollups together as it ends (ADR 0028).
-    with transaction.atomic(), analytics.rollups_held(), handled_before_commit():
+    # The range's learning events go into the rollups together as it ends (ADR 0028), or to
+    # the worker when they are many (ADR 0035).
+    with transaction.atomic(), analytics.rollups_held(later=True), handled_before_commit():
         # Locked in id order, like apply_person_changes.
         for audience in Audience.objects.select_for_update().filter(pk__in=chosen).order_by("pk"):
             if not audience.is_active:

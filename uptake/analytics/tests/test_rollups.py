@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from uptake.analytics import rollups, services
-from uptake.analytics.models import ActivePeriod, CourseFact, LearningEvent, Verb
+from uptake.analytics.models import ActivePeriod, CourseFact, LearningEvent, PendingRollup, Verb
 from uptake.analytics.tests import reference
 from uptake.enrollment.tests import builders
 
@@ -69,26 +70,32 @@ def _write(batch: list[tuple[Any, ...]], people: list[Any], tenant: Any) -> None
         max_size=5,
     ),
     in_sql=st.lists(st.booleans(), min_size=5, max_size=5),
+    later=st.lists(st.booleans(), min_size=5, max_size=5),
 )
-def test_rollups_equal_a_recomputation_from_raw_events(tenant, batches, in_sql) -> None:  # type: ignore[no-untyped-def]
+def test_rollups_equal_a_recomputation_from_raw_events(tenant, batches, in_sql, later) -> None:  # type: ignore[no-untyped-def]
     people = list(_people(tenant))
     _reset_people(people)
     LearningEvent.objects.all().delete()
+    PendingRollup.objects.all().delete()
     for model in rollups.ROLLUP_MODELS:
         model.objects.all().delete()  # type: ignore[attr-defined]
     threshold = rollups.DIM_CELLS_IN_SQL
-    for (batch, moves), sql in zip(batches, in_sql, strict=False):
+    for (batch, moves), sql, queued in zip(batches, in_sql, later, strict=False):
         # Batch by batch, the dimension cells spread in Python or by the database (as large
-        # batches do).
+        # batches do); some batches left to the worker (ADR 0035), applied only at the end,
+        # after the later batches and HR changes.
         rollups.DIM_CELLS_IN_SQL = 1 if sql else threshold
         try:
-            _write(batch, people, tenant)
+            with transaction.atomic(), rollups.held(later_from=1 if queued else None):
+                _write(batch, people, tenant)
         finally:
             rollups.DIM_CELLS_IN_SQL = threshold
         # HR changes between batches (what the PersonChanged / PeopleImported handlers do).
         for p, attribute, choice in moves:
             _move_person(people, p, attribute, choice)
         services.sync_people(tenant_id=tenant.pk, person_ids=[p.pk for p in people])
+    rollups.apply_pending()
+    assert not PendingRollup.objects.exists()
     assert reference.stored() == reference.expected()
     rollups.rebuild()
     assert reference.stored() == reference.expected()
@@ -416,6 +423,75 @@ def test_held_rollups_are_applied_once_as_the_block_ends(tenant) -> None:  # typ
             person_id=people[2].pk, verb=Verb.LAUNCHED, occurred_at=T0, **kw
         )
     assert CourseFact.objects.filter(tenant=tenant, started_at=T0).count() == 3
+    assert reference.stored() == reference.expected()
+
+
+def test_a_large_held_batch_is_left_to_the_worker(  # type: ignore[no-untyped-def]
+    tenant, django_capture_on_commit_callbacks
+) -> None:
+    """ADR 0035: from `later_from` events a held block queues them instead of applying them
+    and has the worker called once it commits; the worker brings the rollups to the
+    reference, with an event recorded at once meanwhile; below the threshold nothing waits."""
+    people = [builders.person(tenant) for _ in range(4)]
+    course = builders.make_course(tenant).course
+    kw = dict(tenant_id=tenant.pk, object_type="course", object_id=course.pk, course_id=course.pk)
+
+    def record(who: list[Any], verb: str = Verb.ASSIGNED) -> None:
+        services.record_events(
+            events=[
+                services.new_event(person_id=p.pk, verb=verb, occurred_at=T0, **kw)  # type: ignore[arg-type]
+                for p in who
+            ]
+        )
+
+    with transaction.atomic(), rollups.held(later_from=3):
+        record(people[:2])  # fewer than 3: applied as the block ends
+    assert not PendingRollup.objects.exists()
+    assert CourseFact.objects.filter(tenant=tenant).count() == 2
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        transaction.atomic(),
+        rollups.held(later_from=3),
+    ):
+        record(people[2:])
+        record(people[3:], Verb.LAUNCHED)
+    assert services.pending_rollups(tenant_id=tenant.pk) == 3
+    assert CourseFact.objects.filter(tenant=tenant).count() == 2  # not counted yet
+    # Meanwhile, an event recorded at once: its rollups before the queued ones'.
+    services.record_event(  # type: ignore[arg-type]
+        person_id=people[2].pk, verb=Verb.LAUNCHED, occurred_at=T0 + dt.timedelta(hours=1), **kw
+    )
+    assert len(callbacks) == 1  # the worker's task, enqueued on commit (run at once here)
+    callbacks[0]()
+    assert not PendingRollup.objects.exists()
+    assert reference.stored() == reference.expected()
+    assert services.apply_pending_rollups() == 0
+
+
+def test_a_rebuild_empties_the_queue(tenant) -> None:  # type: ignore[no-untyped-def]
+    """The queued events are in the event table the rebuild reads: it counts them once and
+    leaves nothing for the worker."""
+    person = builders.person(tenant)
+    course = builders.make_course(tenant).course
+    with transaction.atomic(), rollups.held(later_from=1):
+        services.record_events(
+            events=[
+                services.new_event(  # type: ignore[arg-type]
+                    tenant_id=tenant.pk,
+                    person_id=person.pk,
+                    verb=Verb.ASSIGNED,
+                    object_type="course",
+                    object_id=course.pk,
+                    course_id=course.pk,
+                    occurred_at=T0,
+                )
+            ]
+        )
+    assert PendingRollup.objects.count() == 1
+    rollups.rebuild()
+    assert not PendingRollup.objects.exists()
+    assert rollups.apply_pending() == 0
+    assert CourseFact.objects.filter(tenant=tenant).count() == 1
     assert reference.stored() == reference.expected()
 
 

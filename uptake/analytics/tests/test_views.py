@@ -59,6 +59,22 @@ def test_admin_dashboard_shows_kpis_charts_and_tables(client, org) -> None:  # t
 
 
 @time_machine.travel(NOW, tick=False)
+def test_the_dashboard_says_when_recent_events_are_still_being_counted(client, org) -> None:  # type: ignore[no-untyped-def]
+    """ADR 0035: while a large recompute's events wait for the worker, the figures say so."""
+    from uptake.analytics import rollups
+    from uptake.analytics.models import PendingRollup
+
+    client.force_login(_admin(org).user)
+    assert "still being counted" not in client.get("/analytics/").content.decode()
+    person = Person.objects.filter(tenant_id=org.tenant_id).order_by("pk")[0]
+    PendingRollup.objects.create(
+        tenant_id=org.tenant_id, person=person, verb="assigned", occurred_at=NOW
+    )
+    assert "still being counted" in client.get("/analytics/").content.decode()
+    rollups.apply_pending()
+    assert "still being counted" not in client.get("/analytics/").content.decode()
+
+
 def test_manager_dashboard_shows_the_team_and_overdue(client, org) -> None:  # type: ignore[no-untyped-def]
     manager = _manager(org)
     client.force_login(manager.user)

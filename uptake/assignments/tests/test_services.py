@@ -288,6 +288,34 @@ def test_a_recompute_in_several_ranges_tells_each_manager_once(
     assert [m.rcpt_tos for m in smtp_mail.messages] == [["maria@acme.test"]]
 
 
+def test_a_large_recompute_leaves_its_rollups_to_the_worker(
+    tenant, django_capture_on_commit_callbacks, monkeypatch
+):
+    """ADR 0035: the recompute commits its enrolments and events with their rollups queued;
+    the worker, called once for every range, counts them as a recomputation would."""
+    from uptake.analytics import services as analytics
+    from uptake.analytics.models import CourseFact, PendingRollup
+    from uptake.analytics.tests import reference
+    from uptake.audiences import services as audience_services
+
+    audience = builders.audience(tenant, "Everyone")
+    assignment = _assign(tenant, audience)
+    people = PersonFactory.create_batch(3, tenant=tenant)  # not members yet (no handlers ran)
+    monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE", 2)  # two ranges
+    monkeypatch.setattr(analytics, "ROLLUPS_LATER_FROM", 1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        audience_services.recompute_audiences(tenant_id=tenant.pk)
+    assert analytics.pending_rollups(tenant_id=tenant.pk) == len(people)
+    assert not CourseFact.objects.filter(tenant=tenant).exists()
+    for callback in callbacks:  # the worker's task among them, once
+        callback()
+    assert not PendingRollup.objects.exists()
+    assert set(CourseFact.objects.filter(tenant=tenant).values_list("person_id", "course_id")) == {
+        (p.pk, assignment.course_id) for p in people
+    }
+    assert reference.stored() == reference.expected()
+
+
 def test_applying_a_large_batch_runs_a_bounded_number_of_queries(
     tenant, django_assert_max_num_queries
 ):
