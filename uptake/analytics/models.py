@@ -538,23 +538,17 @@ class DimRetentionCell(DimensionCell):
 
 
 class PendingRollup(models.Model):
-    """A learning event whose rollups are still to be applied, by the worker (ADR 0035): a large
+    """Learning events whose rollups are still to be applied, by the worker (ADR 0035): a large
     rule-driven batch (a full audience recompute) records its events at once and queues the
     fold's input here, in its transaction, instead of updating every rollup before it commits.
-    `rollups.apply_pending` applies and deletes these rows; a rebuild deletes them (it reads the
-    events themselves). The fields are those of `fold.Event`."""
+    One row per group of events that differ only by their person (one batch of "assigned"
+    events of one course: hundreds of people in one row). `rollups.apply_pending` applies and
+    deletes these rows; a rebuild deletes them (it reads the events themselves)."""
 
     # A queue, read in id order and emptied: no index but the primary key, and no database
-    # constraint (like the rollups it feeds); the ORM still deletes the rows with their person.
+    # constraint (like the rollups it feeds); the ORM still deletes the rows with their tenant.
     tenant = models.ForeignKey(
         "tenancy.Tenant",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    person = models.ForeignKey(
-        "people.Person",
         on_delete=models.CASCADE,
         related_name="+",
         db_index=False,
@@ -565,6 +559,9 @@ class PendingRollup(models.Model):
     course_id = models.BigIntegerField(null=True, blank=True)
     occurred_at = models.DateTimeField()
     attempt = models.IntegerField(null=True, blank=True)
+    # The people's ids, comma-separated (one event each; a person erased meanwhile is skipped).
+    people = models.TextField()
+    events = models.PositiveIntegerField()
 
     def __str__(self) -> str:
-        return f"{self.verb} person {self.person_id} (rollups pending)"
+        return f"{self.events} {self.verb} events (rollups pending)"

@@ -1433,16 +1433,34 @@ def flush_held() -> None:
 # --- Rollups applied by the worker (ADR 0035) -----------------------------------------------------
 
 PENDING_CHUNK = 50_000  # queued events applied per transaction by `apply_pending`
-_PENDING_NAMES = ["tenant", "person", "verb", "object_id", "course_id", "occurred_at", "attempt"]
+_PENDING_NAMES = [
+    "tenant",
+    "verb",
+    "object_id",
+    "course_id",
+    "occurred_at",
+    "attempt",
+    "people",
+    "events",
+]
 
 
 def _queue_pending(events: list[fold.Event | tuple[Any, ...]]) -> None:
     """Queue events (fold.Event field order) for `apply_pending`, in the caller's transaction,
-    and have the worker called once it commits (once for a whole recompute, see
-    `bus.merging_after_commit`)."""
+    one row per group that differs only by person, and have the worker called once it commits
+    (once for a whole recompute, see `bus.merging_after_commit`)."""
     from uptake.core import bulk, bus
 
-    bulk.insert_rows(PendingRollup, _PENDING_NAMES, [tuple(e) for e in events])
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for tenant_id, person_id, verb, object_id, course_id, at, attempt in events:
+        groups.setdefault((tenant_id, verb, object_id, course_id, at, attempt), []).append(
+            person_id
+        )
+    bulk.insert_rows(
+        PendingRollup,
+        _PENDING_NAMES,
+        [(*key, ",".join(map(str, people)), len(people)) for key, people in groups.items()],
+    )
 
     def enqueue(_items: list[Any]) -> None:
         from uptake.analytics.tasks import apply_pending_rollups
@@ -1465,37 +1483,65 @@ def _lock_pending() -> None:
 
 
 def apply_pending(*, chunk: int = PENDING_CHUNK) -> int:
-    """Apply the queued events to the rollups, oldest first, `chunk` of them per transaction
-    (each deleted from the queue in the transaction that applies it: once each), until the
-    queue is empty. Returns how many were applied. Idempotent; safe beside another worker."""
+    """Apply the queued events to the rollups, oldest first, about `chunk` of them per
+    transaction (each row deleted from the queue in the transaction that applies it: once
+    each), until the queue is empty; people erased since are skipped. Returns how many events
+    were applied. Idempotent; safe beside another worker."""
+    from uptake.core import bulk
+    from uptake.people.models import Person
+
     total = 0
     while True:
         with transaction.atomic():
             _lock_pending()
-            rows = list(
-                PendingRollup.objects.order_by("pk").values_list("pk", *_PENDING_FIELDS)[:chunk]
-            )
-            if not rows:
+            taken: list[int] = []
+            events = 0
+            for pk, count in PendingRollup.objects.order_by("pk").values_list("pk", "events"):
+                if taken and events + count > chunk:
+                    break
+                taken.append(pk)
+                events += count
+            if not taken:
                 return total
-            apply(fold.fold(tuple(row[1:]) for row in rows))
-            PendingRollup.objects.filter(pk__lte=rows[-1][0]).delete()
-            total += len(rows)
+            rows = list(PendingRollup.objects.filter(pk__in=taken).values_list(*_PENDING_FIELDS))
+            people = {int(pk) for *_key, text in rows for pk in text.split(",")}
+            tenants = {row[0] for row in rows}
+            known = {
+                (tenant, pk)
+                for pk, tenant in bulk.rows_for(
+                    Person.objects.filter(tenant_id__in=tenants),
+                    "pk",
+                    people,
+                    "pk",
+                    "tenant_id",
+                    scan=False,
+                )
+            }
+            batch = [
+                (tenant, person, verb, object_id, course_id, at, attempt)
+                for tenant, verb, object_id, course_id, at, attempt, text in rows
+                for person in map(int, text.split(","))
+                if (tenant, person) in known
+            ]
+            apply(fold.fold(batch))
+            PendingRollup.objects.filter(pk__in=taken).delete()
+            total += len(batch)
 
 
 _PENDING_FIELDS = (
     "tenant_id",
-    "person_id",
     "verb",
     "object_id",
     "course_id",
     "occurred_at",
     "attempt",
+    "people",
 )
 
 
 def pending_count(*, tenant_id: int) -> int:
     """How many of the organisation's events still wait for the worker (ADR 0035)."""
-    return PendingRollup.objects.filter(tenant_id=tenant_id).count()
+    return sum(PendingRollup.objects.filter(tenant_id=tenant_id).values_list("events", flat=True))
 
 
 def holding() -> bool:

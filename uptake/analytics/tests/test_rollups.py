@@ -468,6 +468,36 @@ def test_a_large_held_batch_is_left_to_the_worker(  # type: ignore[no-untyped-de
     assert services.apply_pending_rollups() == 0
 
 
+def test_the_worker_applies_in_chunks_and_skips_people_erased_meanwhile(tenant) -> None:  # type: ignore[no-untyped-def]
+    """One queue row per group of events that differ only by person (here one per course);
+    the worker takes rows in order until a chunk is full, and leaves out a person erased
+    since (their events went with them)."""
+    people = [builders.person(tenant) for _ in range(5)]
+    courses = [builders.make_course(tenant).course for _ in range(2)]
+    with transaction.atomic(), rollups.held(later_from=1):
+        services.record_events(
+            events=[
+                services.new_event(  # type: ignore[arg-type]
+                    tenant_id=tenant.pk,
+                    person_id=p.pk,
+                    verb=Verb.ASSIGNED,
+                    object_type="course",
+                    object_id=c.pk,
+                    course_id=c.pk,
+                    occurred_at=T0,
+                )
+                for c in courses
+                for p in people
+            ]
+        )
+    assert PendingRollup.objects.count() == 2
+    assert services.pending_rollups(tenant_id=tenant.pk) == 10
+    people[0].delete()
+    assert rollups.apply_pending(chunk=1) == 8  # one row per transaction
+    assert not PendingRollup.objects.exists()
+    assert reference.stored() == reference.expected()
+
+
 def test_a_rebuild_empties_the_queue(tenant) -> None:  # type: ignore[no-untyped-def]
     """The queued events are in the event table the rebuild reads: it counts them once and
     leaves nothing for the worker."""
