@@ -62,19 +62,39 @@ class AssignmentEnrollment(TenantScoped):
     """This assignment enrolled (or covers) this person in this course: the "explain" trail
     and what a leave may withdraw."""
 
+    # Written by the hundred thousand by the rule engine, from the enrolments it has just
+    # written or read in the same transaction: its keys are not checked by a PostgreSQL
+    # constraint (ADR 0036). Django still deletes the rows with their enrolment, assignment,
+    # person or tenant (on_delete is carried out by the ORM).
+
     # Covered by the (tenant, ...) indexes below: one index fewer to maintain on bulk writes.
     tenant = models.ForeignKey(
-        "tenancy.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+        "tenancy.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # Indexed through the (assignment, enrollment) unique constraint and (tenant, person).
     assignment = models.ForeignKey(
-        Assignment, on_delete=models.CASCADE, related_name="links", db_index=False
+        Assignment,
+        on_delete=models.CASCADE,
+        related_name="links",
+        db_index=False,
+        db_constraint=False,
     )
     enrollment = models.ForeignKey(
-        "enrollment.Enrollment", on_delete=models.CASCADE, related_name="assignment_links"
+        "enrollment.Enrollment",
+        on_delete=models.CASCADE,
+        related_name="assignment_links",
+        db_constraint=False,
     )
     person = models.ForeignKey(
-        "people.Person", on_delete=models.CASCADE, related_name="+", db_index=False
+        "people.Person",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # How the due date was found: fixed | assignment | hire | no_hire_date (fallback) | none
     due_basis = models.CharField(max_length=20, blank=True)

@@ -55,19 +55,33 @@ class AudienceVersion(TenantScoped):
 class AudienceMembership(TenantScoped):
     """A person currently in an audience, since `joined_at`, by rule `rule_version`."""
 
+    # Written by the hundred thousand by the rule engine, from people and audiences it has just
+    # read in the same transaction: its keys are not checked by a PostgreSQL constraint (ADR
+    # 0036; each one was a lookup and a row lock at commit). Django still deletes the rows
+    # with their audience, person or tenant (on_delete is carried out by the ORM).
+
     # Covered by the (tenant, ...) indexes below: one index fewer to maintain on bulk writes.
     tenant = models.ForeignKey(
-        "tenancy.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+        "tenancy.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # Indexed through the (audience, person) unique constraint and (tenant, person).
     audience = models.ForeignKey(
-        Audience, on_delete=models.CASCADE, related_name="memberships", db_index=False
+        Audience,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,
+        db_constraint=False,
     )
     person = models.ForeignKey(
         "people.Person",
         on_delete=models.CASCADE,
         related_name="audience_memberships",
         db_index=False,
+        db_constraint=False,
     )
     joined_at = models.DateTimeField()
     rule_version = models.PositiveIntegerField()
@@ -87,6 +101,10 @@ class AudienceMembership(TenantScoped):
 class MembershipChange(TenantScoped):
     """One join or leave, with the rule version and the reason that caused it (append-only)."""
 
+    # Written with each join and leave, from the same people and audiences: its keys are not
+    # checked by a PostgreSQL constraint either (ADR 0036). Django still deletes the rows with
+    # their audience, person or tenant (on_delete is carried out by the ORM).
+
     class Change(models.TextChoices):
         JOINED = "joined", "joined"
         LEFT = "left", "left"
@@ -100,14 +118,26 @@ class MembershipChange(TenantScoped):
 
     # Covered by the (tenant, ...) indexes below: one index fewer to maintain on bulk writes.
     tenant = models.ForeignKey(
-        "tenancy.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+        "tenancy.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # Indexed through (audience, at) and (tenant, person, at).
     audience = models.ForeignKey(
-        Audience, on_delete=models.CASCADE, related_name="changes", db_index=False
+        Audience,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        db_index=False,
+        db_constraint=False,
     )
     person = models.ForeignKey(
-        "people.Person", on_delete=models.CASCADE, related_name="audience_changes", db_index=False
+        "people.Person",
+        on_delete=models.CASCADE,
+        related_name="audience_changes",
+        db_index=False,
+        db_constraint=False,
     )
     change = models.CharField(max_length=10, choices=Change.choices)
     rule_version = models.PositiveIntegerField()

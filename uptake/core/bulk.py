@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -201,12 +202,71 @@ _PLAIN_TYPES = {
 }
 
 
-def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     qn = connection.ops.quote_name
     statement = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
+    text = _copy_text(rows)
     with cursor.cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+        if text is not None:
+            copy.write(text)
+        else:
+            for row in rows:
+                copy.write_row(row)
+
+
+# COPY's text format, written here column by column: psycopg's write_row formats each value
+# through its dumper, 11 µs a row (5.4 s of a recompute's 504,000 rows on PostgreSQL).
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NULL = "\\N"
+
+
+def _copy_text(rows: Sequence[Sequence[Any]]) -> str | None:
+    """The rows in COPY's text format (columns split by tabs, rows ended by newlines, NULL as
+    \\N, backslashes and control characters escaped), or None when a column holds a type not
+    written here (the caller then lets psycopg format the rows)."""
+    if not rows:
+        return ""
+    texts = []
+    for column in zip(*rows, strict=True):
+        text = _copy_column(column)
+        if text is None:
+            return None
+        texts.append(text)
+    return "".join(line + "\n" for line in map("\t".join, zip(*texts, strict=True)))
+
+
+def _copy_column(values: Sequence[Any]) -> list[str] | None:
+    kinds = set(map(type, values))
+    nulls = type(None) in kinds
+    kinds.discard(type(None))
+    if not kinds:
+        return [_NULL] * len(values)
+    texts = all(issubclass(kind, str) for kind in kinds)  # text choices are str subclasses
+    if kinds == {int} or texts:
+        # str.translate gives a plain str of a subclass's text.
+        convert: Any = operator.methodcaller("translate", _COPY_ESCAPES) if texts else str
+        if not nulls:
+            return list(map(convert, values))
+        return [_NULL if v is None else convert(v) for v in values]
+    if kinds <= {int, float}:
+        # repr: the shortest text that reads back as the same float (PostgreSQL reads inf/nan).
+        return [_NULL if v is None else repr(v) for v in values]
+    if kinds == {bool}:
+        return [_NULL if v is None else ("t" if v else "f") for v in values]
+    if kinds <= {dt.datetime, dt.date}:
+        # A batch repeats a few moments (now, due dates): each written once, with its offset.
+        distinct = set(values)
+        distinct.discard(None)
+        if any(type(v) is dt.datetime and (v.tzinfo is None or v.fold) for v in distinct):
+            # Naive (the driver's rules), or the second of a repeated hour, which compares
+            # equal to the first in its zone: left to the driver.
+            return None
+        memo: dict[Any, str] = {
+            v: v.isoformat(sep=" ") if type(v) is dt.datetime else v.isoformat() for v in distinct
+        }
+        memo[None] = _NULL
+        return list(map(memo.__getitem__, values))
+    return None
 
 
 def insert_rows(

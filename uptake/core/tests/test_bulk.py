@@ -1,8 +1,13 @@
-"""bulk.insert_returning: the ids it returns are the rows' own, on every database and path."""
+"""bulk.insert_returning: the ids it returns are the rows' own, on every database and path;
+bulk.insert_rows writes back what it was given."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from uptake.core import bulk, clock
 from uptake.enrollment.tests import builders
@@ -69,3 +74,59 @@ def test_page_cache_is_raised_for_the_block_and_put_back(tenant) -> None:  # typ
     with pytest.raises(ZeroDivisionError), bulk.page_cache(64 * 1024):
         _ = 1 / 0
     assert _cache_size() == before
+
+
+_text = st.text(
+    alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+    max_size=20,
+)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            _text,
+            st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
+            st.one_of(st.none(), st.floats(allow_nan=False)),
+            st.datetimes(
+                min_value=dt.datetime(1900, 1, 1),
+                max_value=dt.datetime(2200, 1, 1),
+                timezones=st.timezones(),
+            ),
+            st.dictionaries(_text, st.one_of(_text, st.integers(), st.none()), max_size=3),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_rows_written_through_copy_read_back_as_given(tenant, rows) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL's bulk path writes COPY's text format itself (tabs, newlines and backslashes
+    in text and JSON, NULLs, floats, moments in any zone): what is read back is what was given;
+    SQLite's executemany the same."""
+    from uptake.analytics.models import LearningEvent
+
+    person = builders.person(tenant)
+    LearningEvent.objects.filter(tenant=tenant).delete()
+    names = ["tenant", "person", "verb", "object_type", "object_id", "occurred_at", "value", "data"]
+    given_rows = [
+        (tenant.pk, person.pk, "launched", text, number, at, value, data)
+        for text, number, value, at, data in rows
+    ]
+    bulk.insert_rows(LearningEvent, names, given_rows)
+    stored = [
+        (text, number, value, at.astimezone(dt.UTC), data)
+        for text, number, value, at, data in LearningEvent.objects.filter(tenant=tenant)
+        .order_by("pk")
+        .values_list("object_type", "object_id", "value", "occurred_at", "data")
+    ]
+    # Compared in UTC: Python never finds an ambiguous local time (a clock put back) equal to a
+    # moment in another zone.
+    assert stored == [
+        (text, number, value, at.astimezone(dt.UTC), data)
+        for _t, _p, _v, text, number, at, value, data in given_rows
+    ]
