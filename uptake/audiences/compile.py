@@ -11,11 +11,15 @@ means exactly "the condition does not hold", as in the reference evaluator.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
+    Case,
     Exists,
     F,
     FloatField,
@@ -24,6 +28,7 @@ from django.db.models import (
     Q,
     TextField,
     Value,
+    When,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower, StrIndex
@@ -316,6 +321,61 @@ def members_query(rule: Mapping[str, Any], *, tenant_id: int, today: dt.date) ->
     """The tenant's people matching the rule (a QuerySet[Person])."""
     q = compile_rule(rule, tenant_id=tenant_id, today=today)
     return Person.objects.filter(tenant_id=tenant_id).filter(q)
+
+
+_RULES_PER_MASK = 60  # rules per bit-mask column (a 64-bit integer)
+
+
+def members_by_rule(
+    rules_by_key: Mapping[int, Mapping[str, Any]],
+    *,
+    tenant_id: int,
+    today: dt.date,
+    first: int | None = None,
+    last: int | None = None,
+) -> dict[int, set[int]] | None:
+    """For each rule (by key), the ids of the tenant's people it selects (only ids from `first`
+    to `last` when given), in one pass over the people, where one query per rule read the same
+    rows again (50 audiences: 50 scans and round trips). Each person comes back with a bit
+    mask of the rules they match (bit k: rule k), which groups them by a few distinct values.
+    None when a rule needs a join (the rules would share it): ask `members_query` per rule."""
+    keys = list(rules_by_key)
+    if not keys:
+        return {}
+    qs = Person.objects.filter(tenant_id=tenant_id).order_by()
+    if first is not None:
+        qs = qs.filter(pk__gte=first)
+    if last is not None:
+        qs = qs.filter(pk__lte=last)
+    masks: dict[str, Any] = {}
+    for start in range(0, len(keys), _RULES_PER_MASK):
+        bits = [
+            Case(
+                When(
+                    compile_rule(rules_by_key[key], tenant_id=tenant_id, today=today),
+                    then=Value(1 << bit),
+                ),
+                default=Value(0),
+                output_field=BigIntegerField(),
+            )
+            for bit, key in enumerate(keys[start : start + _RULES_PER_MASK])
+        ]
+        masks[f"rules_{start}"] = functools.reduce(operator.add, bits)
+    qs = qs.annotate(**masks)
+    if sum(1 for count in qs.query.alias_refcount.values() if count) > 1:  # a join in use
+        return None
+    out: dict[int, set[int]] = {key: set() for key in keys}
+    for index, name in enumerate(masks):
+        group = keys[index * _RULES_PER_MASK : (index + 1) * _RULES_PER_MASK]
+        by_mask: dict[int, list[int]] = {}
+        for pk, mask in qs.values_list("pk", name):
+            if mask:
+                by_mask.setdefault(mask, []).append(pk)
+        for mask, pks in by_mask.items():
+            for bit, key in enumerate(group):
+                if mask >> bit & 1:
+                    out[key].update(pks)
+    return out
 
 
 # --- Facts for the reference evaluator ------------------------------------------------------------

@@ -159,11 +159,14 @@ def _sync_in_full(
     today: dt.date,
     now: dt.datetime,
     people: tuple[int, int] | None = None,
+    wanted: set[int] | None = None,
 ) -> MembershipDiff:
     """Make the audience's members exactly the people its rule selects (in SQL); with
-    `people` (first and last person id), only among the people of that id range."""
-    wanted: set[int] = set()
-    if audience.is_active:
+    `people` (first and last person id), only among the people of that id range. `wanted`:
+    those people, when the caller has evaluated the rule already."""
+    if wanted is None and not audience.is_active:
+        wanted = set()
+    elif wanted is None:
         query = sql.members_query(audience.rule, tenant_id=audience.tenant_id, today=today)
         if people is not None:
             query = query.filter(pk__gte=people[0], pk__lte=people[1])
@@ -323,11 +326,14 @@ def recompute_audiences(
     by_audience: dict[int, MembershipDiff] = {}
     with merging_after_commit():  # follow-ups (managers told) once, not once per range
         for people in _person_ranges(tenant_id, RECOMPUTE_PEOPLE) if chosen else []:
-            _recompute_range(chosen, people, by_audience, reason=reason, today=today, now=now)
+            _recompute_range(
+                tenant_id, chosen, people, by_audience, reason=reason, today=today, now=now
+            )
     return list(by_audience.values())
 
 
 def _recompute_range(
+    tenant_id: int,
     chosen: list[int],
     people: tuple[int, int],
     by_audience: dict[int, MembershipDiff],
@@ -341,10 +347,28 @@ def _recompute_range(
     # the worker when they are many (ADR 0035).
     with transaction.atomic(), analytics.rollups_held(later=True), handled_before_commit():
         # Locked in id order, like apply_person_changes.
-        for audience in Audience.objects.select_for_update().filter(pk__in=chosen).order_by("pk"):
-            if not audience.is_active:
-                continue
-            diff = _sync_in_full(audience, reason=reason, today=today, now=now, people=people)
+        audiences = [
+            a
+            for a in Audience.objects.select_for_update().filter(pk__in=chosen).order_by("pk")
+            if a.is_active
+        ]
+        # Every rule over the range's people in one query (None: one query per audience).
+        members = sql.members_by_rule(
+            {a.pk: a.rule for a in audiences},
+            tenant_id=tenant_id,
+            today=today,
+            first=people[0],
+            last=people[1],
+        )
+        for audience in audiences:
+            diff = _sync_in_full(
+                audience,
+                reason=reason,
+                today=today,
+                now=now,
+                people=people,
+                wanted=None if members is None else members[audience.pk],
+            )
             total = by_audience.setdefault(
                 audience.pk, MembershipDiff(audience.pk, audience.version)
             )
@@ -403,6 +427,11 @@ def _evaluate_in_python(
 def _evaluate_in_sql(
     audiences: list[Audience], *, tenant_id: int, ids: set[int], today: dt.date
 ) -> dict[int, set[int]]:
+    together = sql.members_by_rule(
+        {a.pk: a.rule for a in audiences}, tenant_id=tenant_id, today=today
+    )
+    if together is not None:
+        return {pk: matching & ids for pk, matching in together.items()}
     out: dict[int, set[int]] = {}
     for audience in audiences:
         matching = set(

@@ -61,9 +61,27 @@ def test_sql_membership_equals_the_reference_evaluator(tenant, other_tenant, spe
         _create(tenant, specs)
         # Same employee ids in another tenant: they must never leak into this tenant's result.
         _create(other_tenant, specs[:2])
-        for tree in trees:
-            rule = rules.validate(tree)
+        checked = {}
+        for i, tree in enumerate(trees):
+            rule = checked[i] = rules.validate(tree)
             assert _by_sql(tenant, rule) == _by_reference(tenant, rule), rules.to_text(rule)
+        # All the rules at once (a recompute's range): each rule a column of one query, for
+        # the rules that need no join; and over a range of ids.
+        joinless = {
+            i: rule
+            for i, rule in checked.items()
+            if sql.members_by_rule({i: rule}, tenant_id=tenant.pk, today=TODAY) is not None
+        }
+        together = sql.members_by_rule(joinless, tenant_id=tenant.pk, today=TODAY)
+        assert together == {i: _by_sql(tenant, rule) for i, rule in joinless.items()}
+        ids = sorted(Person.objects.filter(tenant=tenant).values_list("pk", flat=True))
+        if ids:
+            first, last = ids[len(ids) // 3], ids[-1]
+            ranged = sql.members_by_rule(joinless, tenant_id=tenant.pk, today=TODAY, first=first)
+            assert ranged == {
+                i: {pk for pk in _by_sql(tenant, rule) if first <= pk <= last}
+                for i, rule in joinless.items()
+            }
         transaction.set_rollback(True)
 
 
