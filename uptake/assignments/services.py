@@ -247,7 +247,6 @@ def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]
     rule = (assignment.due_kind, assignment.due_days, assignment.due_date, today)
     for pk, (hire, zone, _manager) in people.items():
         due_by_person[pk], basis_by_person[pk] = _due(*rule, hire, zone)
-    ids = list(people)
     if assignment.course is not None:
         results = [
             enrollment_services.enroll_people_due(
@@ -271,12 +270,19 @@ def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]
                 active_ids=people.keys(),
             ).values()
         )
+    # Links can exist only for enrolments that were there before this call.
+    earlier = {
+        pid
+        for result in results
+        for pid in result.open_enrollments
+        if pid not in result.newly_created
+    }
     already_linked = {
         enrollment_id
         for _pid, enrollment_id in bulk.rows_for(
             AssignmentEnrollment.objects.filter(assignment=assignment),
             "person_id",
-            ids,
+            earlier,
             "person_id",
             "enrollment_id",
         )

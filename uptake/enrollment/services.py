@@ -47,6 +47,8 @@ class BulkEnrollResult:
     # course after the call, and the people newly enrolled (created or re-activated) by it.
     open_enrollments: dict[int, int] = field(default_factory=dict)
     newly_enrolled: frozenset[int] = frozenset()
+    # Of those, the people whose enrolment this call created (nothing can refer to it yet).
+    newly_created: frozenset[int] = frozenset()
 
     @property
     def enrolled(self) -> int:
@@ -656,6 +658,7 @@ def enroll_people_due(
         already=sum(1 for pid in existing if pid in active) - len(withdrawn),
         open_enrollments=open_enrollments,
         newly_enrolled=frozenset(pid for _pk, pid, _again in changed),
+        newly_created=frozenset(pid for _pk, pid in created),
     )
 
 

@@ -76,6 +76,23 @@ def test_page_cache_is_raised_for_the_block_and_put_back(tenant) -> None:  # typ
     assert _cache_size() == before
 
 
+@pytest.mark.parametrize("staged", [False, True])
+def test_insert_rows_ignoring_conflicts_keeps_the_rows_there_were(  # type: ignore[no-untyped-def]
+    tenant, monkeypatch, staged
+) -> None:
+    """Rows that break a unique constraint are skipped, the others written, whether sent one by
+    one or (PostgreSQL, from COPY_IGNORING_CONFLICTS_FROM rows) through a staging table."""
+    monkeypatch.setattr(bulk, "COPY_IGNORING_CONFLICTS_FROM", 1 if staged else 10**9)
+    person = builders.person(tenant)
+    bulk.insert_rows(Notification, NAMES, _rows(person, 0, 3))
+    before = dict(Notification.objects.filter(tenant=tenant).values_list("key", "pk"))
+    for _ in range(2):  # twice in one transaction: the staging table is made afresh
+        bulk.insert_rows(Notification, NAMES, _rows(person, 0, 5), ignore_conflicts=True)
+    after = dict(Notification.objects.filter(tenant=tenant).values_list("key", "pk"))
+    assert sorted(after) == [f"k{i}" for i in range(5)]
+    assert {k: after[k] for k in before} == before  # the rows there were are kept as they were
+
+
 _text = st.text(
     alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
     max_size=20,
