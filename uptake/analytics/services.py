@@ -276,7 +276,9 @@ def rollup_inserted_rows(
             pick(r, at[3]),
             pick(r, at[4]),
             r[when],
-            rollups._attempt(pick(r, data)),
+            # Only a pass's attempt number counts (fold.fold); None for the others, as the
+            # rebuild reads them.
+            rollups._attempt(pick(r, data)) if pick(r, at[2]) == Verb.PASSED else None,
         )
         for r in rows
     )
