@@ -10,7 +10,8 @@ import contextlib
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterable
+import operator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -265,23 +266,31 @@ def rollup_inserted_rows(
     when = index["occurred_at"]
     data = index.get("data")
 
-    def pick(row: tuple[Any, ...], i: int | None) -> Any:
-        return None if i is None else row[i]
+    # The fold's fields in one C call per row (a column the rows lack reads as None); the
+    # attempt number counts only for a pass (fold.fold), None for the others as the rebuild
+    # reads them.
+    fields = (*at, when)
+    get: Callable[[tuple[Any, ...]], tuple[Any, ...]]
+    if None in fields:
+        padded = operator.itemgetter(*(len(names) if i is None else i for i in fields))
 
-    rollups.apply_events(
-        (
-            pick(r, at[0]),
-            pick(r, at[1]),
-            pick(r, at[2]),
-            pick(r, at[3]),
-            pick(r, at[4]),
-            r[when],
-            # Only a pass's attempt number counts (fold.fold); None for the others, as the
-            # rebuild reads them.
-            rollups._attempt(pick(r, data)) if pick(r, at[2]) == Verb.PASSED else None,
-        )
-        for r in rows
-    )
+        def get(row: tuple[Any, ...]) -> tuple[Any, ...]:
+            return padded((*row, None))  # type: ignore[no-any-return]
+    else:
+        get = operator.itemgetter(*fields)
+    verb = at[2]
+    events: Iterable[tuple[Any, ...]]
+    if verb is None or not any(r[verb] == Verb.PASSED for r in rows):
+        events = ((*get(r), None) for r in rows)
+    else:
+
+        def attempt(row: tuple[Any, ...]) -> int | None:
+            if row[verb] != Verb.PASSED:
+                return None
+            return rollups._attempt(None if data is None else row[data])
+
+        events = ((*get(r), attempt(r)) for r in rows)
+    rollups.apply_events(events)
 
 
 def sync_due_dates(*, tenant_id: int, pairs: list[tuple[int, int]]) -> int:

@@ -89,7 +89,7 @@ def _write(audience: Audience, diff: MembershipDiff, *, reason: str, now: dt.dat
     """Apply one audience's joins and leaves, record them, publish the event on commit."""
     if not diff.joined and not diff.left:
         return
-    tenant_id = audience.tenant_id
+    tenant_id, audience_id = audience.tenant_id, audience.pk
     diff.joined.sort()
     diff.left.sort()
     for part in sql.chunks(diff.left):
@@ -107,7 +107,7 @@ def _write(audience: Audience, diff: MembershipDiff, *, reason: str, now: dt.dat
             "updated_at",
         ],
         [
-            (tenant_id, audience.pk, pid, stamp, diff.rule_version, stamp, stamp)
+            (tenant_id, audience_id, pid, stamp, diff.rule_version, stamp, stamp)
             for pid in diff.joined
         ],
     )
@@ -125,7 +125,7 @@ def _write(audience: Audience, diff: MembershipDiff, *, reason: str, now: dt.dat
             "updated_at",
         ],
         [
-            (tenant_id, audience.pk, pid, kind, diff.rule_version, stamp, reason, stamp, stamp)
+            (tenant_id, audience_id, pid, kind, diff.rule_version, stamp, reason, stamp, stamp)
             for kind, ids in (
                 (MembershipChange.Change.JOINED.value, diff.joined),
                 (MembershipChange.Change.LEFT.value, diff.left),

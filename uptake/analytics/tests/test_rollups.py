@@ -498,6 +498,26 @@ def test_the_worker_applies_in_chunks_and_skips_people_erased_meanwhile(tenant) 
     assert reference.stored() == reference.expected()
 
 
+def test_rows_inserted_by_another_app_are_folded_like_recorded_events(tenant) -> None:  # type: ignore[no-untyped-def]
+    """`insert_event_rows` (rows another app builds; here without a course column) with passes
+    carrying their attempt number in JSON text: the rollups equal the reference."""
+    people = [builders.person(tenant) for _ in range(2)]
+    names = ["tenant", "person", "verb", "object_type", "object_id", "occurred_at", "data"]
+    rows = [
+        (tenant.pk, p.pk, verb, "activity", 7, T0 + dt.timedelta(minutes=n), data)
+        for n, (p, verb, data) in enumerate(
+            [
+                (people[0], Verb.ATTEMPT_SUBMITTED, '{"attempt": 1}'),
+                (people[0], Verb.PASSED, '{"attempt": 2}'),
+                (people[1], Verb.PASSED, "{}"),
+                (people[1], Verb.LAUNCHED, '{"attempt": 9}'),
+            ]
+        )
+    ]
+    services.insert_event_rows(names=names, rows=rows)
+    assert reference.stored() == reference.expected()
+
+
 def test_a_rebuild_empties_the_queue(tenant) -> None:  # type: ignore[no-untyped-def]
     """The queued events are in the event table the rebuild reads: it counts them once and
     leaves nothing for the worker."""
