@@ -48,6 +48,7 @@ from uptake.analytics.models import (
     PersonFact,
     RetentionCell,
 )
+from uptake.core import bulk
 
 _ROWS_PER_STATEMENT = 200  # multi-row VALUES with RETURNING (4 parameters a row)
 _COURSE_KEY = ("tenant_id", "person_id", "course_id")
@@ -126,28 +127,7 @@ def _bind(params: Sequence[Any]) -> Sequence[Any]:
     element (a fifth of a bulk batch's rollup time)."""
     if not any(type(p) is list for p in params):
         return params
-    return [_array_text(p) if type(p) is list else p for p in params]
-
-
-def _array_text(values: list[Any]) -> str:
-    """PostgreSQL's text form of a one-dimensional array of these values (numbers, booleans,
-    text, dates, aware datetimes, None)."""
-    if all(type(v) is int for v in values):
-        return "{" + ",".join(map(str, values)) + "}"
-    return "{" + ",".join(map(_array_element, values)) + "}"
-
-
-def _array_element(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if value is True or value is False:
-        return "t" if value else "f"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, dt.date):  # dates and datetimes (isoformat keeps the offset)
-        return value.isoformat()
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
+    return [bulk._array_text(p) if type(p) is list else p for p in params]
 
 
 def _fetch(cursor: Any, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

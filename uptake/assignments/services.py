@@ -290,16 +290,26 @@ def _apply_joined(*, actor: Actor, assignment: Assignment, person_ids: list[int]
     now = clock.now()
     assignment_id = assignment.pk
     links = [
-        (tenant_id, assignment_id, pk, person_id, basis_by_person[person_id], now, now)
+        (pk, person_id, basis_by_person[person_id])
         for result in results
         for person_id, pk in result.open_enrollments.items()
         if pk not in already_linked
     ]
     newly: set[int] = set().union(*(result.newly_enrolled for result in results))
-    bulk.insert_rows(
+    # Rows that differ in three columns: expanded by the database.
+    bulk.insert_columns(
         AssignmentEnrollment,
-        ["tenant", "assignment", "enrollment", "person", "due_basis", "created_at", "updated_at"],
-        links,
+        {
+            "tenant_id": tenant_id,
+            "assignment_id": assignment_id,
+            "created_at": now,
+            "updated_at": now,
+        },
+        {
+            "enrollment_id": [link[0] for link in links],
+            "person_id": [link[1] for link in links],
+            "due_basis": [link[2] for link in links],
+        },
     )
     managers = _tell_managers_later(
         assignment=assignment, new_people={pk: people[pk][2] for pk in newly}

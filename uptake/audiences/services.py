@@ -94,44 +94,37 @@ def _write(audience: Audience, diff: MembershipDiff, *, reason: str, now: dt.dat
     diff.left.sort()
     for part in sql.chunks(diff.left):
         AudienceMembership.objects.filter(audience=audience, person_id__in=part).delete()
+    # Rows that differ only by person (and join / leave): expanded by the database.
     stamp = connection.ops.adapt_datetimefield_value(now)
-    bulk.insert_rows(
+    version = diff.rule_version
+    bulk.insert_columns(
         AudienceMembership,
-        [
-            "tenant_id",
-            "audience_id",
-            "person_id",
-            "joined_at",
-            "rule_version",
-            "created_at",
-            "updated_at",
-        ],
-        [
-            (tenant_id, audience_id, pid, stamp, diff.rule_version, stamp, stamp)
-            for pid in diff.joined
-        ],
+        {
+            "tenant_id": tenant_id,
+            "audience_id": audience_id,
+            "joined_at": stamp,
+            "rule_version": version,
+            "created_at": stamp,
+            "updated_at": stamp,
+        },
+        {"person_id": diff.joined},
     )
-    bulk.insert_rows(
+    bulk.insert_columns(
         MembershipChange,
-        [
-            "tenant_id",
-            "audience_id",
-            "person_id",
-            "change",
-            "rule_version",
-            "at",
-            "reason",
-            "created_at",
-            "updated_at",
-        ],
-        [
-            (tenant_id, audience_id, pid, kind, diff.rule_version, stamp, reason, stamp, stamp)
-            for kind, ids in (
-                (MembershipChange.Change.JOINED.value, diff.joined),
-                (MembershipChange.Change.LEFT.value, diff.left),
-            )
-            for pid in ids
-        ],
+        {
+            "tenant_id": tenant_id,
+            "audience_id": audience_id,
+            "rule_version": version,
+            "at": stamp,
+            "reason": reason,
+            "created_at": stamp,
+            "updated_at": stamp,
+        },
+        {
+            "person_id": diff.joined + diff.left,
+            "change": [MembershipChange.Change.JOINED.value] * len(diff.joined)
+            + [MembershipChange.Change.LEFT.value] * len(diff.left),
+        },
     )
     publish(
         AudienceMembershipChanged(

@@ -331,6 +331,80 @@ def insert_rows(
                 cursor.executemany(sql, prepared)
 
 
+def insert_columns(
+    model: type[Any],
+    constants: dict[str, Any],
+    columns: dict[str, Sequence[Any]],
+) -> None:
+    """INSERT one row per position of the `columns` lists (integers or text), each with the
+    same `constants` (attnames -> value), in one statement per chunk that the database expands
+    itself: `unnest` of array parameters on PostgreSQL, `json_each` of a JSON array of rows on
+    SQLite. For rows that differ in a few columns (a rule's members: only the person), where
+    `insert_rows` built and sent every value of every row."""
+    names = list(columns)
+    count = len(columns[names[0]]) if names else 0
+    if not count:
+        return
+    if any(len(values) != count for values in columns.values()):
+        raise ValueError("every column needs the same number of values")
+    qn = connection.ops.quote_name
+    fields = {n: model._meta.get_field(n) for n in (*constants, *names)}
+    fixed = list(constants)
+    prepare = _preparer(model, fixed)
+    fixed_values = (
+        list(constants.values())
+        if prepare is None
+        else list(prepare([tuple(constants.values())])[0])
+    )
+    target = ", ".join(qn(fields[n].column) for n in (*fixed, *names))
+    postgres = connection.vendor == "postgresql"
+
+    def cast(name: str) -> str:
+        return f"::{fields[name].cast_db_type(connection)}" if postgres else ""
+
+    selected = [f"%s{cast(n)}" for n in fixed]
+    if postgres:
+        arrays = ", ".join(f"%s::{fields[n].cast_db_type(connection)}[]" for n in names)
+        selected += [f"u.c{i}" for i in range(len(names))]
+        source = f"unnest({arrays}) AS u({', '.join(f'c{i}' for i in range(len(names)))})"
+    else:
+        selected += [f"j.value ->> {i}" for i in range(len(names))]
+        source = "json_each(%s) AS j"
+    sql = (
+        f"INSERT INTO {qn(model._meta.db_table)} ({target}) "  # noqa: S608
+        f"SELECT {', '.join(selected)} FROM {source}"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, count, _ROWS_PER_CALL):
+            part = [columns[n][start : start + _ROWS_PER_CALL] for n in names]
+            if postgres:
+                params = [*fixed_values, *(_array_text(list(values)) for values in part)]
+            else:
+                params = [*fixed_values, json.dumps(list(zip(*part, strict=True)))]
+            cursor.execute(sql, params)
+
+
+def _array_text(values: list[Any]) -> str:
+    """PostgreSQL's text form of a one-dimensional array of these values (numbers, booleans,
+    text, dates, aware datetimes, None)."""
+    if all(type(v) is int for v in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    return "{" + ",".join(map(_array_element, values)) + "}"
+
+
+def _array_element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dt.date):  # dates and datetimes (isoformat keeps the offset)
+        return value.isoformat()
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
 RETURNING_ROWS = 500  # multi-row INSERT ... RETURNING up to this many rows per statement
 NUMBERED_ROWS = 100  # SQLite: above this, `_sqlite_insert_numbered` instead of RETURNING
 

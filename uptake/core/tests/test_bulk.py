@@ -93,6 +93,48 @@ def test_insert_rows_ignoring_conflicts_keeps_the_rows_there_were(  # type: igno
     assert {k: after[k] for k in before} == before  # the rows there were are kept as they were
 
 
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    titles=st.lists(
+        st.text(
+            alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+            max_size=30,
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_insert_columns_writes_one_row_per_position(tenant, titles) -> None:  # type: ignore[no-untyped-def]
+    """Rows differing in a few columns, expanded by the database (unnest / json_each): text with
+    quotes, backslashes, braces and any character comes back as given, with the constants."""
+    person = builders.person(tenant)
+    Notification.objects.filter(tenant=tenant).delete()
+    now = clock.now()
+    bulk.insert_columns(
+        Notification,
+        {
+            "tenant_id": tenant.pk,
+            "person_id": person.pk,
+            "kind": "test",
+            "body": "",
+            "url": "",
+            "created_at": now,
+            "updated_at": now,
+        },
+        {"title": titles, "key": [f"k{i}" for i in range(len(titles))]},
+    )
+    stored = list(
+        Notification.objects.filter(tenant=tenant)
+        .order_by("key")
+        .values_list("key", "title", "person_id", "created_at")
+    )
+    assert sorted(stored) == sorted(
+        (f"k{i}", title, person.pk, now) for i, title in enumerate(titles)
+    )
+
+
 _text = st.text(
     alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
     max_size=20,
