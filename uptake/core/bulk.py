@@ -335,16 +335,19 @@ def insert_columns(
     model: type[Any],
     constants: dict[str, Any],
     columns: dict[str, Sequence[Any]],
-) -> None:
-    """INSERT one row per position of the `columns` lists (integers or text), each with the
-    same `constants` (attnames -> value), in one statement per chunk that the database expands
-    itself: `unnest` of array parameters on PostgreSQL, `json_each` of a JSON array of rows on
-    SQLite. For rows that differ in a few columns (a rule's members: only the person), where
-    `insert_rows` built and sent every value of every row."""
+    *,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """INSERT one row per position of the `columns` lists (integers, text, moments), each with
+    the same `constants` (attnames -> value), in one statement per chunk that the database
+    expands itself: `unnest` of array parameters on PostgreSQL, `json_each` of a JSON array of
+    rows on SQLite. For rows that differ in a few columns (a rule's members: only the person),
+    where `insert_rows` built and sent every value of every row. Returns the `returning`
+    columns ("pk" or attnames) of the rows inserted, in no particular order."""
     names = list(columns)
     count = len(columns[names[0]]) if names else 0
     if not count:
-        return
+        return []
     if any(len(values) != count for values in columns.values()):
         raise ValueError("every column needs the same number of values")
     qn = connection.ops.quote_name
@@ -370,18 +373,34 @@ def insert_columns(
     else:
         selected += [f"j.value ->> {i}" for i in range(len(names))]
         source = "json_each(%s) AS j"
+    back = ", ".join(
+        qn(model._meta.pk.column if n == "pk" else model._meta.get_field(n).column)
+        for n in returning
+    )
     sql = (
         f"INSERT INTO {qn(model._meta.db_table)} ({target}) "  # noqa: S608
-        f"SELECT {', '.join(selected)} FROM {source}"
+        f"SELECT {', '.join(selected)} FROM {source}" + (f" RETURNING {back}" if back else "")
     )
+    # Each varying column prepared as insert_rows would (moments as SQLite's text, ...).
+    preparers = {n: _preparer(model, [n]) for n in names}
+    out: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for start in range(0, count, _ROWS_PER_CALL):
-            part = [columns[n][start : start + _ROWS_PER_CALL] for n in names]
+            part = []
+            for n in names:
+                values = columns[n][start : start + _ROWS_PER_CALL]
+                prepare_one = preparers[n]
+                if prepare_one is not None:
+                    values = [row[0] for row in prepare_one([(v,) for v in values])]
+                part.append(values)
             if postgres:
                 params = [*fixed_values, *(_array_text(list(values)) for values in part)]
             else:
                 params = [*fixed_values, json.dumps(list(zip(*part, strict=True)))]
             cursor.execute(sql, params)
+            if back:
+                out.extend(tuple(r) for r in cursor.fetchall())
+    return out
 
 
 def _array_text(values: list[Any]) -> str:

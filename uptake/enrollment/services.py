@@ -532,56 +532,27 @@ def enroll_people_due(
         )
     }
     new_ids = [pid for pid in ids if pid in active and pid not in existing]
-    enrollment_names = [
-        "tenant",
-        "person",
-        "course",
-        "source",
-        "status",
-        "assigned_at",
-        "assigned_by",
-        "due_at",
-        "progress_percent",
-        "created_at",
-        "updated_at",
-    ]
-    new_rows = [
-        (
-            tenant_id,
-            pid,
-            course_id,
-            source,
-            Enrollment.Status.ASSIGNED,
-            now,
-            actor.person_id,
-            due_by_person[pid],
-            0,
-            now,
-            now,
+    # (enrollment id, person id) of the rows inserted: rows that differ in the person and the
+    # due date, expanded by the database, which returns their ids.
+    created = [
+        (pk, pid)
+        for pk, pid in bulk.insert_columns(
+            Enrollment,
+            {
+                "tenant_id": tenant_id,
+                "course_id": course_id,
+                "source": source,
+                "status": Enrollment.Status.ASSIGNED,
+                "assigned_at": now,
+                "assigned_by_id": actor.person_id,
+                "progress_percent": 0,
+                "created_at": now,
+                "updated_at": now,
+            },
+            {"person_id": new_ids, "due_at": [due_by_person[pid] for pid in new_ids]},
+            returning=["pk", "person_id"],
         )
-        for pid in new_ids
     ]
-    # (enrollment id, person id) of the rows inserted: returned by a small batch's INSERT,
-    # read back by their natural key for a large one.
-    if bulk.returning_pays(len(new_rows)):
-        created = [
-            (pk, pid)
-            for pk, pid in bulk.insert_returning(
-                Enrollment, enrollment_names, new_rows, ["pk", "person"]
-            )
-        ]
-    else:
-        bulk.insert_rows(Enrollment, enrollment_names, new_rows)
-        created = [
-            (pk, pid)
-            for pid, pk in bulk.rows_for(
-                Enrollment.objects.filter(tenant_id=tenant_id, course=course),
-                "person_id",
-                new_ids,
-                "person_id",
-                "pk",
-            )
-        ]
     withdrawn_ids = [
         pk
         for pid, (pk, status) in existing.items()
