@@ -249,6 +249,32 @@ def insert_event_rows(
         rollup_inserted_rows(names=names, rows=rows, people_checked=people_checked)
 
 
+def insert_event_columns(
+    *,
+    constants: dict[str, Any],
+    people: list[int],
+    data: list[str],
+    people_checked: bool = False,
+) -> None:
+    """`insert_event_rows` for one batch of events that differ only in their person and their
+    `data` (JSON text): expanded by the database (`bulk.insert_columns`), and folded into the
+    rollups from the same values. `constants`: every other column by attname (tenant_id,
+    verb, object_type, occurred_at, and object_id / course_id if any). Not for passes, whose
+    attempt number is read from each event's data."""
+    if constants["verb"] == Verb.PASSED:
+        raise ValueError("passes carry their own attempt number: use insert_event_rows")
+    tenant_id = constants["tenant_id"]
+    if not people_checked:
+        _check_people({(tenant_id, pid) for pid in people})
+    with _cache_for(len(people)):
+        bulk.insert_columns(LearningEvent, constants, {"person_id": people, "data": data})
+        verb, at = constants["verb"], constants["occurred_at"]
+        object_id, course_id = constants.get("object_id"), constants.get("course_id")
+        rollups.apply_events(
+            (tenant_id, pid, verb, object_id, course_id, at, None) for pid in people
+        )
+
+
 def rollup_inserted_rows(
     *, names: list[str], rows: list[tuple[Any, ...]], people_checked: bool = False
 ) -> None:

@@ -573,39 +573,28 @@ def enroll_people_due(
     changed = [(pk, pid, False) for pk, pid in created] + [
         (e.pk, e.person_id, True) for e in withdrawn
     ]
-    # The "assigned" learning events, as analytics.record_events would write them.
-    event_names = [
-        "tenant",
-        "person",
-        "verb",
-        "object_type",
-        "object_id",
-        "course_id",
-        "occurred_at",
-        "data",
-    ]
-    # Their `data` as JSON text, written here: json.dumps of 100,000 small dicts cost more
-    # than the rest of building the rows. Same keys and values as the dict form.
+    # The "assigned" learning events, as analytics.record_events would write them; their
+    # `data` as JSON text, written here: json.dumps of 100,000 small dicts cost more than the
+    # rest of building the rows. Same keys and values as the dict form.
     data_of = {
         again: f', "source": {json.dumps(str(source))}, "reactivated": {json.dumps(again)}, '
         f'"actor_person_id": {json.dumps(actor.person_id)}}}'
         for again in (False, True)
     }
-    event_rows = [
-        (
-            tenant_id,
-            pid,
-            Verb.ASSIGNED,
-            "course",
-            course_id,
-            course_id,
-            now,
-            f'{{"enrollment_id": {int(pk)}{data_of[again]}',
-        )
-        for pk, pid, again in changed
-    ]
     # Their people are those of the enrolments written above (keys checked by the database).
-    analytics.insert_event_rows(names=event_names, rows=event_rows, people_checked=True)
+    analytics.insert_event_columns(
+        constants={
+            "tenant_id": tenant_id,
+            "verb": Verb.ASSIGNED,
+            "object_type": "course",
+            "object_id": course_id,
+            "course_id": course_id,
+            "occurred_at": now,
+        },
+        people=[pid for _pk, pid, _again in changed],
+        data=[f'{{"enrollment_id": {int(pk)}{data_of[again]}' for pk, _pid, again in changed],
+        people_checked=True,
+    )
     publish_many(
         EnrollmentCreated(
             tenant_id=tenant_id,

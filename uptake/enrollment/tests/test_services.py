@@ -262,7 +262,21 @@ def test_bulk_enrolment_counts_created_reactivated_and_already(
     assert Enrollment.objects.filter(status="assigned", due_at=DUE).count() == 4
     events = LearningEvent.objects.filter(verb=Verb.ASSIGNED)
     assert sorted(events.values_list("person_id", flat=True)) == sorted(p.pk for p in people[1:])
-    assert all(e.data["enrollment_id"] for e in events)
+    enrolment_of = dict(
+        Enrollment.objects.filter(course=kit.course).values_list("person_id", "pk")
+    )
+    assert sorted((e.person_id, e.data) for e in events) == sorted(
+        (
+            p.pk,
+            {
+                "enrollment_id": enrolment_of[p.pk],
+                "source": "manual",
+                "reactivated": p == people[1],
+                "actor_person_id": None,
+            },
+        )
+        for p in people[1:]
+    )
     published = published_events(callbacks)
     assert len(published) == 4
     assert all(isinstance(e, EnrollmentCreated) for e in published)
