@@ -262,9 +262,7 @@ def test_bulk_enrolment_counts_created_reactivated_and_already(
     assert Enrollment.objects.filter(status="assigned", due_at=DUE).count() == 4
     events = LearningEvent.objects.filter(verb=Verb.ASSIGNED)
     assert sorted(events.values_list("person_id", flat=True)) == sorted(p.pk for p in people[1:])
-    enrolment_of = dict(
-        Enrollment.objects.filter(course=kit.course).values_list("person_id", "pk")
-    )
+    enrolment_of = dict(Enrollment.objects.filter(course=kit.course).values_list("person_id", "pk"))
     assert sorted((e.person_id, e.data) for e in events) == sorted(
         (
             p.pk,
