@@ -1413,16 +1413,16 @@ def flush_held() -> None:
 # --- Rollups applied by the worker (ADR 0035) -----------------------------------------------------
 
 PENDING_CHUNK = 50_000  # queued events applied per transaction by `apply_pending`
-_PENDING_NAMES = [
-    "tenant",
+# The queue's columns as `apply_pending` reads them; written with the group's event count.
+_PENDING_FIELDS = (
+    "tenant_id",
     "verb",
     "object_id",
     "course_id",
     "occurred_at",
     "attempt",
     "people",
-    "events",
-]
+)
 
 
 def _queue_pending(events: list[fold.Event | tuple[Any, ...]]) -> None:
@@ -1438,7 +1438,7 @@ def _queue_pending(events: list[fold.Event | tuple[Any, ...]]) -> None:
         )
     bulk.insert_rows(
         PendingRollup,
-        _PENDING_NAMES,
+        [*_PENDING_FIELDS, "events"],
         [(*key, ",".join(map(str, people)), len(people)) for key, people in groups.items()],
     )
 
@@ -1506,17 +1506,6 @@ def apply_pending(*, chunk: int = PENDING_CHUNK) -> int:
             apply(fold.fold(batch))
             PendingRollup.objects.filter(pk__in=taken).delete()
             total += len(batch)
-
-
-_PENDING_FIELDS = (
-    "tenant_id",
-    "verb",
-    "object_id",
-    "course_id",
-    "occurred_at",
-    "attempt",
-    "people",
-)
 
 
 def pending_count(*, tenant_id: int) -> int:

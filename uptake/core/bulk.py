@@ -367,7 +367,7 @@ def insert_columns(
 
     selected = [f"%s{cast(n)}" for n in fixed]
     if postgres:
-        arrays = ", ".join(f"%s::{fields[n].cast_db_type(connection)}[]" for n in names)
+        arrays = ", ".join(f"%s{cast(n)}[]" for n in names)
         selected += [f"u.c{i}" for i in range(len(names))]
         source = f"unnest({arrays}) AS u({', '.join(f'c{i}' for i in range(len(names)))})"
     else:
@@ -426,15 +426,6 @@ def _array_element(value: Any) -> str:
 
 RETURNING_ROWS = 500  # multi-row INSERT ... RETURNING up to this many rows per statement
 NUMBERED_ROWS = 100  # SQLite: above this, `_sqlite_insert_numbered` instead of RETURNING
-
-
-def returning_pays(rows: int) -> bool:
-    """Whether `insert_returning` beats `insert_rows` plus reading the new ids back for a
-    batch of this many rows. Always on SQLite (one executemany, ids known from the rowids:
-    `_sqlite_insert_numbered`); on PostgreSQL only for small batches: COPY costs a third of a
-    multi-row INSERT ... RETURNING per row (measured 85 vs 232 µs a row for enrolments,
-    machine loaded) and the read-back is one indexed query."""
-    return connection.vendor == "sqlite" or rows <= 50
 
 
 def insert_returning(

@@ -534,25 +534,22 @@ def enroll_people_due(
     new_ids = [pid for pid in ids if pid in active and pid not in existing]
     # (enrollment id, person id) of the rows inserted: rows that differ in the person and the
     # due date, expanded by the database, which returns their ids.
-    created = [
-        (pk, pid)
-        for pk, pid in bulk.insert_columns(
-            Enrollment,
-            {
-                "tenant_id": tenant_id,
-                "course_id": course_id,
-                "source": source,
-                "status": Enrollment.Status.ASSIGNED,
-                "assigned_at": now,
-                "assigned_by_id": actor.person_id,
-                "progress_percent": 0,
-                "created_at": now,
-                "updated_at": now,
-            },
-            {"person_id": new_ids, "due_at": [due_by_person[pid] for pid in new_ids]},
-            returning=["pk", "person_id"],
-        )
-    ]
+    created = bulk.insert_columns(
+        Enrollment,
+        {
+            "tenant_id": tenant_id,
+            "course_id": course_id,
+            "source": source,
+            "status": Enrollment.Status.ASSIGNED,
+            "assigned_at": now,
+            "assigned_by_id": actor.person_id,
+            "progress_percent": 0,
+            "created_at": now,
+            "updated_at": now,
+        },
+        {"person_id": new_ids, "due_at": [due_by_person[pid] for pid in new_ids]},
+        returning=["pk", "person_id"],
+    )
     withdrawn_ids = [
         pk
         for pid, (pk, status) in existing.items()

@@ -7,22 +7,10 @@ lookup, and dropping them would copy the whole event table); the model says none
 rebuild of the table on SQLite drops them too.
 """
 
-from typing import Any
-
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-class AlterFieldOnPostgreSQL(migrations.AlterField):
-    """AlterField whose schema change runs on PostgreSQL only (the state changes everywhere)."""
-
-    def database_forwards(self, app_label: str, schema_editor: Any, *args: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, *args)
-
-    def database_backwards(self, app_label: str, schema_editor: Any, *args: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, *args)
+from uptake.core.migration_operations import AlterFieldOnPostgreSQL
 
 
 class Migration(migrations.Migration):

@@ -426,6 +426,25 @@ def test_held_rollups_are_applied_once_as_the_block_ends(tenant) -> None:  # typ
     assert reference.stored() == reference.expected()
 
 
+def _record(tenant: Any, people: list[Any], courses: list[Any], verb: str = Verb.ASSIGNED) -> None:
+    """One bulk batch: `verb` for every person in every course, at T0."""
+    services.record_events(
+        events=[
+            services.new_event(  # type: ignore[arg-type]
+                tenant_id=tenant.pk,
+                person_id=p.pk,
+                verb=verb,
+                object_type="course",
+                object_id=c.pk,
+                course_id=c.pk,
+                occurred_at=T0,
+            )
+            for c in courses
+            for p in people
+        ]
+    )
+
+
 def test_a_large_held_batch_is_left_to_the_worker(  # type: ignore[no-untyped-def]
     tenant, django_capture_on_commit_callbacks
 ) -> None:
@@ -436,16 +455,8 @@ def test_a_large_held_batch_is_left_to_the_worker(  # type: ignore[no-untyped-de
     course = builders.make_course(tenant).course
     kw = dict(tenant_id=tenant.pk, object_type="course", object_id=course.pk, course_id=course.pk)
 
-    def record(who: list[Any], verb: str = Verb.ASSIGNED) -> None:
-        services.record_events(
-            events=[
-                services.new_event(person_id=p.pk, verb=verb, occurred_at=T0, **kw)  # type: ignore[arg-type]
-                for p in who
-            ]
-        )
-
     with transaction.atomic(), rollups.held(later_from=3):
-        record(people[:2])  # fewer than 3: applied as the block ends
+        _record(tenant, people[:2], [course])  # fewer than 3: applied as the block ends
     assert not PendingRollup.objects.exists()
     assert CourseFact.objects.filter(tenant=tenant).count() == 2
     with (
@@ -453,8 +464,8 @@ def test_a_large_held_batch_is_left_to_the_worker(  # type: ignore[no-untyped-de
         transaction.atomic(),
         rollups.held(later_from=3),
     ):
-        record(people[2:])
-        record(people[3:], Verb.LAUNCHED)
+        _record(tenant, people[2:], [course])
+        _record(tenant, people[3:], [course], Verb.LAUNCHED)
     assert services.pending_rollups(tenant_id=tenant.pk) == 3
     assert CourseFact.objects.filter(tenant=tenant).count() == 2  # not counted yet
     # Meanwhile, an event recorded at once: its rollups before the queued ones'.
@@ -475,21 +486,7 @@ def test_the_worker_applies_in_chunks_and_skips_people_erased_meanwhile(tenant) 
     people = [builders.person(tenant) for _ in range(5)]
     courses = [builders.make_course(tenant).course for _ in range(2)]
     with transaction.atomic(), rollups.held(later_from=1):
-        services.record_events(
-            events=[
-                services.new_event(  # type: ignore[arg-type]
-                    tenant_id=tenant.pk,
-                    person_id=p.pk,
-                    verb=Verb.ASSIGNED,
-                    object_type="course",
-                    object_id=c.pk,
-                    course_id=c.pk,
-                    occurred_at=T0,
-                )
-                for c in courses
-                for p in people
-            ]
-        )
+        _record(tenant, people, courses)
     assert PendingRollup.objects.count() == 2
     assert services.pending_rollups(tenant_id=tenant.pk) == 10
     people[0].delete()
@@ -524,19 +521,7 @@ def test_a_rebuild_empties_the_queue(tenant) -> None:  # type: ignore[no-untyped
     person = builders.person(tenant)
     course = builders.make_course(tenant).course
     with transaction.atomic(), rollups.held(later_from=1):
-        services.record_events(
-            events=[
-                services.new_event(  # type: ignore[arg-type]
-                    tenant_id=tenant.pk,
-                    person_id=person.pk,
-                    verb=Verb.ASSIGNED,
-                    object_type="course",
-                    object_id=course.pk,
-                    course_id=course.pk,
-                    occurred_at=T0,
-                )
-            ]
-        )
+        _record(tenant, [person], [course])
     assert PendingRollup.objects.count() == 1
     rollups.rebuild()
     assert not PendingRollup.objects.exists()

@@ -285,7 +285,7 @@ def test_bulk_enrolment_uses_a_fixed_number_of_queries(tenant, kit) -> None:  # 
     from django.test.utils import CaptureQueriesContext
 
     counts = []
-    # Both sizes small enough for INSERT ... RETURNING on every database (bulk.returning_pays).
+    # Each size one INSERT ... SELECT ... RETURNING on every database (bulk.insert_columns).
     for size in (10, 40):
         people = [builders.person(tenant) for _ in range(size)]
         with CaptureQueriesContext(connection) as captured:
