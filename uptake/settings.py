@@ -118,6 +118,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # A single learning event's rollup statements prepared once per connection (ADR 0033). Turn
 # off behind a pooler that does not keep session state (PgBouncer in transaction mode).
 UPTAKE_PREPARED_STATEMENTS = env_bool("UPTAKE_PREPARED_STATEMENTS", True)
+# A full audience recompute on PostgreSQL works on this many ranges of people side by side,
+# each on a database connection of its own (ADR 0038); SQLite takes one at a time.
+UPTAKE_RECOMPUTE_WORKERS = int(
+    env("UPTAKE_RECOMPUTE_WORKERS", str(max(1, min(4, os.cpu_count() or 1))))
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's backend minus AUTOINCREMENT on primary keys (ADR 0023).
     DATABASES["default"]["ENGINE"] = "uptake.core.sqlite"

@@ -12,11 +12,14 @@ operation publishes one AudienceMembershipChanged per audience whose members cha
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone, translation
 
 from uptake.analytics import services as analytics
 from uptake.audiences import compile as sql
@@ -28,7 +31,7 @@ from uptake.audiences.models import (
     AudienceVersion,
     MembershipChange,
 )
-from uptake.core import bulk, clock
+from uptake.core import bulk, bus, clock
 from uptake.core.actor import Actor
 from uptake.core.bus import handled_before_commit, merging_after_commit, publish
 from uptake.core.errors import Conflict, FieldProblem, ValidationFailed
@@ -317,12 +320,97 @@ def recompute_audiences(
         qs = qs.filter(pk__in=list(audience_ids))
     chosen = list(qs.order_by("pk").values_list("pk", flat=True))
     by_audience: dict[int, MembershipDiff] = {}
+    ranges = _person_ranges(tenant_id, RECOMPUTE_PEOPLE) if chosen else []
     with merging_after_commit():  # follow-ups (managers told) once, not once per range
-        for people in _person_ranges(tenant_id, RECOMPUTE_PEOPLE) if chosen else []:
-            _recompute_range(
-                tenant_id, chosen, people, by_audience, reason=reason, today=today, now=now
+        workers = _workers(len(ranges))
+        if workers > 1:
+            _recompute_side_by_side(
+                workers, tenant_id, chosen, ranges, by_audience, reason=reason, today=today, now=now
             )
+        else:
+            for people in ranges:
+                _recompute_range(
+                    tenant_id, chosen, people, by_audience, reason=reason, today=today, now=now
+                )
     return list(by_audience.values())
+
+
+def _workers(ranges: int) -> int:
+    """How many ranges run side by side (ADR 0038): on PostgreSQL, up to
+    UPTAKE_RECOMPUTE_WORKERS connections, each a transaction of its own; one at a time on
+    SQLite (one writer) and inside a caller's transaction (the ranges are then its savepoints,
+    which other connections could not see)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return max(1, min(ranges, settings.UPTAKE_RECOMPUTE_WORKERS))
+
+
+def _recompute_side_by_side(
+    workers: int,
+    tenant_id: int,
+    chosen: list[int],
+    ranges: list[tuple[int, int]],
+    by_audience: dict[int, MembershipDiff],
+    **kwargs: Any,
+) -> None:
+    """The ranges shared among `workers` threads, each with its own database connection: the
+    database works on one range while Python prepares another. Ranges hold disjoint people, so
+    their rows never collide; the audiences are locked FOR SHARE. Once a range fails no new
+    one starts, and the first error is raised after the running ones end."""
+    todo = iter(ranges)
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+    follow_ups = bus.merged_work()
+    zone = timezone.get_current_timezone_name()
+    language = translation.get_language()
+
+    def work() -> None:
+        try:
+            with (
+                bus.merging_into(follow_ups),
+                timezone.override(zone),
+                translation.override(language),
+            ):
+                while True:
+                    with lock:
+                        people = next(todo, None) if not failed else None
+                    if people is None:
+                        return
+                    mine: dict[int, MembershipDiff] = {}
+                    _recompute_range(tenant_id, chosen, people, mine, **kwargs)
+                    with lock:
+                        for pk, diff in mine.items():
+                            total = by_audience.setdefault(
+                                pk, MembershipDiff(pk, diff.rule_version)
+                            )
+                            total.joined += diff.joined
+                            total.left += diff.left
+        except BaseException as error:
+            with lock:
+                failed.append(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=work, name=f"recompute-{i}") for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise failed[0]
+
+
+def _lock_shared(audience_ids: list[int]) -> None:
+    """FOR SHARE row locks on the audiences, in id order (PostgreSQL; SQLite locks the whole
+    database on the first write)."""
+    if connection.vendor != "postgresql" or not audience_ids:
+        return
+    table = connection.ops.quote_name(Audience._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR SHARE",  # noqa: S608
+            [list(audience_ids)],
+        )
 
 
 def _recompute_range(
@@ -339,11 +427,11 @@ def _recompute_range(
     # The range's learning events go into the rollups together as it ends (ADR 0028), or to
     # the worker when they are many (ADR 0035).
     with transaction.atomic(), analytics.rollups_held(later=True), handled_before_commit():
-        # Locked in id order, like apply_person_changes.
+        # Locked in id order, like apply_person_changes; shared, so that ranges may run side
+        # by side (they write disjoint people) while an edit or a live change waits for them.
+        _lock_shared(chosen)
         audiences = [
-            a
-            for a in Audience.objects.select_for_update().filter(pk__in=chosen).order_by("pk")
-            if a.is_active
+            a for a in Audience.objects.filter(pk__in=chosen).order_by("pk") if a.is_active
         ]
         # Every rule over the range's people in one query (None: one query per audience).
         members = sql.members_by_rule(

@@ -19,7 +19,7 @@ import operator
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 T = TypeVar("T")
@@ -64,6 +64,29 @@ def page_cache(kib: int = LARGE_PAGE_CACHE_KIB) -> Iterator[None]:
 def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+ANALYZE_FROM = 1000  # PostgreSQL: rows written, and a tenth of the table, to refresh statistics
+
+
+def refresh_statistics_later(model: type[Any], written: int) -> None:
+    """After the current transaction commits, ANALYZE the model's table on PostgreSQL when this
+    batch wrote at least ANALYZE_FROM rows and a tenth of the table: the planner's row counts
+    are otherwise those from before the batch (none for a first import) until autovacuum
+    passes, and the next large operation (an audience recompute) runs on plans made for an
+    empty table (ADR 0038). SQLite keeps no statistics unless asked (none here)."""
+    if connection.vendor != "postgresql" or written < ANALYZE_FROM:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+
+    def analyze() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+            (known,) = cursor.fetchone()
+            if written * 10 >= max(known, 0):
+                cursor.execute(f"ANALYZE {table}")
+
+    transaction.on_commit(analyze)
 
 
 def rows_for(

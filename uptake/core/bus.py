@@ -136,6 +136,29 @@ def merging_after_commit() -> Iterator[None]:
             flush()
 
 
+_merge_lock = threading.Lock()
+
+
+def merged_work() -> Any:
+    """The open `merging_after_commit()` block of this thread (None outside one), for
+    `merging_into` in the threads the operation starts."""
+    return getattr(_merged, "work", None)
+
+
+@contextmanager
+def merging_into(work: Any) -> Iterator[None]:
+    """In a thread started by an operation inside `merging_after_commit()`: merge this thread's
+    follow-ups into that block (given by `merged_work()`), which runs them when it ends."""
+    if work is None:
+        yield
+        return
+    _merged.work = work
+    try:
+        yield
+    finally:
+        _merged.work = None
+
+
 def after_commit_merged(key: Any, items: Iterable[Any], run: Callable[[list[Any]], None]) -> None:
     """Run `run(items)` after the current transaction commits; inside `merging_after_commit()`,
     merged with the other items registered under `key` and run once at the block's end."""
@@ -146,6 +169,7 @@ def after_commit_merged(key: Any, items: Iterable[Any], run: Callable[[list[Any]
         return
 
     def merge() -> None:
-        work.setdefault(key, (run, []))[1].extend(batch)
+        with _merge_lock:  # threads of one operation may merge into the same block
+            work.setdefault(key, (run, []))[1].extend(batch)
 
     transaction.on_commit(merge)

@@ -581,6 +581,9 @@ def _apply(plan: _Plan, *, tenant: Tenant, people: dict[str, _Row], now: Any) ->
 
     # One batch event, not one per person: its handlers (audiences...) work in bulk.
     changed_ids = {p["id"] for p in new} | {people[eid]["id"] for eid in report.changes}
+    # Fresh statistics before the handlers run (hooks run in the order registered).
+    bulk.refresh_statistics_later(Person, len(changed_ids))
+    bulk.refresh_statistics_later(User, len(new))
     publish(
         PeopleImported(
             tenant_id=tenant.pk,

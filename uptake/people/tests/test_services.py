@@ -396,3 +396,34 @@ def test_roles_are_granted_and_revoked_but_not_the_last_admin(tenant):
         services.revoke_role(actor=ACTOR, person=admin, role=rules.PLATFORM_ADMIN)
     with pytest.raises(ValidationFailed):
         services.grant_role(actor=ACTOR, person=other, role="manager")
+
+
+def _planner_rows(table: str) -> float | None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        return cursor.fetchone()[0]
+
+
+def test_a_large_import_refreshes_the_planners_statistics(
+    tenant, monkeypatch, django_capture_on_commit_callbacks
+):
+    """ADR 0038: PostgreSQL plans the next large operation (a recompute) for the table as it now
+    is, not as it was before the import; small imports leave it to autovacuum."""
+    from uptake.core import bulk
+
+    monkeypatch.setattr(bulk, "ANALYZE_FROM", 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        _import(tenant, _csv("E1,e1@example.com,Ann,One,Sales,,true"))
+    before = _planner_rows("people_person")
+    with django_capture_on_commit_callbacks(execute=True):
+        _import(tenant, _csv(*(f"F{i},f{i}@example.com,F,{i},Sales,,true" for i in range(4))))
+    after = _planner_rows("people_person")
+    if before is None:  # SQLite: no statistics kept, nothing to refresh
+        assert after is None
+        return
+    assert before != 5
+    assert after == Person.objects.count() == 5
