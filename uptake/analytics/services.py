@@ -253,21 +253,28 @@ def insert_event_columns(
     *,
     constants: dict[str, Any],
     people: list[int],
-    data: list[str],
+    data: list[Any],
+    data_template: str | None = None,
     people_checked: bool = False,
 ) -> None:
     """`insert_event_rows` for one batch of events that differ only in their person and their
     `data` (JSON text): expanded by the database (`bulk.insert_columns`), and folded into the
-    rollups from the same values. `constants`: every other column by attname (tenant_id,
-    verb, object_type, occurred_at, and object_id / course_id if any). Not for passes, whose
-    attempt number is read from each event's data."""
+    rollups from the same values. With `data_template` (JSON text with one `%s`), `data` holds
+    what the database puts in its place (an enrolment id). `constants`: every other column by
+    attname (tenant_id, verb, object_type, occurred_at, and object_id / course_id if any). Not
+    for passes, whose attempt number is read from each event's data."""
     if constants["verb"] == Verb.PASSED:
         raise ValueError("passes carry their own attempt number: use insert_event_rows")
     tenant_id = constants["tenant_id"]
     if not people_checked:
         _check_people({(tenant_id, pid) for pid in people})
     with _cache_for(len(people)):
-        bulk.insert_columns(LearningEvent, constants, {"person_id": people, "data": data})
+        bulk.insert_columns(
+            LearningEvent,
+            constants,
+            {"person_id": people, "data": data},
+            templates={"data": data_template} if data_template is not None else None,
+        )
         verb, at = constants["verb"], constants["occurred_at"]
         object_id, course_id = constants.get("object_id"), constants.get("course_id")
         rollups.apply_events(

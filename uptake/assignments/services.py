@@ -175,7 +175,7 @@ def reapply_path_assignments(*, tenant_id: int, path_id: int) -> ApplyResult:
 # --- Membership changes ------------------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # all or nothing with the caller: no savepoint
 def apply_membership_change(
     *,
     tenant_id: int,

@@ -40,8 +40,11 @@ Reason = MembershipChange.Reason
 # Above this many people, a live change is evaluated in SQL per audience rather than person by
 # person in Python: both give the same result (property-tested), the SQL path is faster in bulk.
 PYTHON_LIMIT = 2000
-# A full recompute handles this many people per transaction (see recompute_audiences).
+# A full recompute handles this many people per transaction (see recompute_audiences); with
+# ranges side by side (PostgreSQL), at most RECOMPUTE_PEOPLE_SIDE_BY_SIDE, in a number of ranges
+# that keeps every worker busy to the end.
 RECOMPUTE_PEOPLE = 25_000
+RECOMPUTE_PEOPLE_SIDE_BY_SIDE = 50_000
 
 
 @dataclass
@@ -291,13 +294,20 @@ def deactivate_audience(*, actor: Actor, audience: Audience) -> Audience:
     return update_audience(actor=actor, audience=audience, is_active=False)
 
 
-def _person_ranges(tenant_id: int, size: int) -> list[tuple[int, int]]:
-    """The tenant's person ids cut into consecutive ranges of `size` people (first, last)."""
+def _person_ranges(tenant_id: int, workers: int) -> list[tuple[int, int]]:
+    """The tenant's person ids cut into consecutive ranges (first, last): of RECOMPUTE_PEOPLE
+    for one worker; for several, a multiple of `workers` ranges of equal size, none larger
+    than RECOMPUTE_PEOPLE_SIDE_BY_SIDE (fewer, larger ranges mean fewer statements; equal ones
+    end together)."""
     from uptake.people.models import Person
 
     ids = list(
         Person.objects.filter(tenant_id=tenant_id).order_by("pk").values_list("pk", flat=True)
     )
+    size = RECOMPUTE_PEOPLE
+    if workers > 1:
+        rounds = -(-len(ids) // (workers * RECOMPUTE_PEOPLE_SIDE_BY_SIDE))
+        size = max(1, -(-len(ids) // (workers * max(rounds, 1))))
     return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
 
 
@@ -309,7 +319,7 @@ def recompute_audiences(
     idempotent (a second run changes nothing). Time-based rules ("tenure_days <= 30",
     "hire_date within last 30 days") move people as days pass: run it nightly.
 
-    The people are taken in consecutive id ranges of RECOMPUTE_PEOPLE, one transaction each,
+    The people are taken in consecutive id ranges (`_person_ranges`), one transaction each,
     with the handlers of the membership changes run inside it (`bus.handled_before_commit`):
     each range commits once, all or nothing, and writes only its part of every index keyed by
     person, instead of every audience rewriting the whole index in a commit of its own."""
@@ -320,12 +330,19 @@ def recompute_audiences(
         qs = qs.filter(pk__in=list(audience_ids))
     chosen = list(qs.order_by("pk").values_list("pk", flat=True))
     by_audience: dict[int, MembershipDiff] = {}
-    ranges = _person_ranges(tenant_id, RECOMPUTE_PEOPLE) if chosen else []
+    workers = _workers()
+    ranges = _person_ranges(tenant_id, workers) if chosen else []
     with merging_after_commit():  # follow-ups (managers told) once, not once per range
-        workers = _workers(len(ranges))
-        if workers > 1:
+        if workers > 1 and len(ranges) > 1:
             _recompute_side_by_side(
-                workers, tenant_id, chosen, ranges, by_audience, reason=reason, today=today, now=now
+                min(workers, len(ranges)),
+                tenant_id,
+                chosen,
+                ranges,
+                by_audience,
+                reason=reason,
+                today=today,
+                now=now,
             )
         else:
             for people in ranges:
@@ -335,14 +352,14 @@ def recompute_audiences(
     return list(by_audience.values())
 
 
-def _workers(ranges: int) -> int:
+def _workers() -> int:
     """How many ranges run side by side (ADR 0038): on PostgreSQL, up to
     UPTAKE_RECOMPUTE_WORKERS connections, each a transaction of its own; one at a time on
     SQLite (one writer) and inside a caller's transaction (the ranges are then its savepoints,
     which other connections could not see)."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return 1
-    return max(1, min(ranges, settings.UPTAKE_RECOMPUTE_WORKERS))
+    return max(1, settings.UPTAKE_RECOMPUTE_WORKERS)
 
 
 def _recompute_side_by_side(

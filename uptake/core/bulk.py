@@ -360,13 +360,19 @@ def insert_columns(
     columns: dict[str, Sequence[Any]],
     *,
     returning: Sequence[str] = (),
+    templates: dict[str, str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """INSERT one row per position of the `columns` lists (integers, text, moments), each with
     the same `constants` (attnames -> value), in one statement per chunk that the database
     expands itself: `unnest` of array parameters on PostgreSQL, `json_each` of a JSON array of
     rows on SQLite. For rows that differ in a few columns (a rule's members: only the person),
     where `insert_rows` built and sent every value of every row. Returns the `returning`
-    columns ("pk" or attnames) of the rows inserted, in no particular order."""
+    columns ("pk" or attnames) of the rows inserted, in no particular order.
+
+    `templates` (attname -> text with one `%s`, `%%` for a percent sign): that column's
+    values are put in place of the `%s` by the database (`format` / `printf`), for text that
+    differs by one number (a learning event's JSON data and its enrolment id)."""
+    templates = templates or {}
     names = list(columns)
     count = len(columns[names[0]]) if names else 0
     if not count:
@@ -388,14 +394,23 @@ def insert_columns(
     def cast(name: str) -> str:
         return f"::{fields[name].cast_db_type(connection)}" if postgres else ""
 
+    def filled(name: str, value: str) -> str:
+        if name not in templates:
+            return value
+        if postgres:
+            return f"format(%s, {value}){cast(name)}"
+        return f"printf(%s, {value})"
+
     selected = [f"%s{cast(n)}" for n in fixed]
     if postgres:
-        arrays = ", ".join(f"%s{cast(n)}[]" for n in names)
-        selected += [f"u.c{i}" for i in range(len(names))]
+        arrays = ", ".join(f"%s{'::text' if n in templates else cast(n)}[]" for n in names)
+        selected += [filled(n, f"u.c{i}") for i, n in enumerate(names)]
         source = f"unnest({arrays}) AS u({', '.join(f'c{i}' for i in range(len(names)))})"
     else:
-        selected += [f"j.value ->> {i}" for i in range(len(names))]
+        selected += [filled(n, f"j.value ->> {i}") for i, n in enumerate(names)]
         source = "json_each(%s) AS j"
+    # Parameters in the order of the statement's placeholders.
+    patterns = [templates[n] for n in names if n in templates]
     back = ", ".join(
         qn(model._meta.pk.column if n == "pk" else model._meta.get_field(n).column)
         for n in returning
@@ -405,7 +420,7 @@ def insert_columns(
         f"SELECT {', '.join(selected)} FROM {source}" + (f" RETURNING {back}" if back else "")
     )
     # Each varying column prepared as insert_rows would (moments as SQLite's text, ...).
-    preparers = {n: _preparer(model, [n]) for n in names}
+    preparers = {n: None if n in templates else _preparer(model, [n]) for n in names}
     out: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for start in range(0, count, _ROWS_PER_CALL):
@@ -417,9 +432,13 @@ def insert_columns(
                     values = [row[0] for row in prepare_one([(v,) for v in values])]
                 part.append(values)
             if postgres:
-                params = [*fixed_values, *(_array_text(list(values)) for values in part)]
+                params = [
+                    *fixed_values,
+                    *patterns,
+                    *(_array_text(list(values)) for values in part),
+                ]
             else:
-                params = [*fixed_values, json.dumps(list(zip(*part, strict=True)))]
+                params = [*fixed_values, *patterns, json.dumps(list(zip(*part, strict=True)))]
             cursor.execute(sql, params)
             if back:
                 out.extend(tuple(r) for r in cursor.fetchall())
@@ -431,7 +450,17 @@ def _array_text(values: list[Any]) -> str:
     text, dates, aware datetimes, None)."""
     if all(type(v) is int for v in values):
         return "{" + ",".join(map(str, values)) + "}"
-    return "{" + ",".join(map(_array_element, values)) + "}"
+    # Each distinct value written once: a batch repeats a few due dates and words many times.
+    # Keyed by type too: True == 1 == 1.0 and must not share a text.
+    written: dict[tuple[type, Any], str] = {}
+    parts = []
+    for value in values:
+        key = (type(value), value)
+        text = written.get(key)
+        if text is None:
+            text = written[key] = _array_element(value)
+        parts.append(text)
+    return "{" + ",".join(parts) + "}"
 
 
 def _array_element(value: Any) -> str:

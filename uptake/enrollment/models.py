@@ -20,8 +20,15 @@ class Enrollment(TenantScoped):
         WITHDRAWN = "withdrawn", "Withdrawn"
 
     # Covered by the (tenant, ...) indexes below: one index fewer to maintain on bulk writes.
+    # Not checked by PostgreSQL (ADR 0038): the tenant always comes from the server side
+    # (the actor's organisation), and tenants are removed through the ORM, which deletes
+    # their enrolments first; the person and course keys are checked.
     tenant = models.ForeignKey(
-        "tenancy.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+        "tenancy.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # Indexed through the (person, course) unique constraint.
     person = models.ForeignKey(
@@ -48,7 +55,12 @@ class Enrollment(TenantScoped):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     # Where to continue: the last activity the learner opened.
     last_activity = models.ForeignKey(
-        "catalog.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "catalog.Activity",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # indexed where set only (Meta): most rows have none yet
     )
     progress_percent = models.PositiveSmallIntegerField(default=0)
 
@@ -66,6 +78,11 @@ class Enrollment(TenantScoped):
             models.Index(fields=["tenant", "person", "status"]),
             models.Index(fields=["tenant", "course", "status"]),
             models.Index(fields=["tenant", "status", "due_at"]),
+            models.Index(
+                fields=["last_activity"],
+                condition=models.Q(last_activity__isnull=False),
+                name="enrollment_last_activity_set",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -68,7 +68,18 @@ class PathStep(TenantScoped):
 class PathEnrollment(TenantScoped):
     """A person is on a path: they are enrolled in its applicable steps' courses."""
 
-    path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, related_name="enrollments")
+    # Tenant as for enrolments (ADR 0038): not checked by PostgreSQL, indexed through
+    # (tenant, person, is_active); the path through the (path, person) unique constraint.
+    tenant = models.ForeignKey(
+        "tenancy.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    path = models.ForeignKey(
+        LearningPath, on_delete=models.CASCADE, related_name="enrollments", db_index=False
+    )
     person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
     is_active = models.BooleanField(default=True)
     due_at = models.DateTimeField(null=True, blank=True)

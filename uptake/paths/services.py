@@ -362,7 +362,7 @@ def _facts(
     return load_facts(tenant_id=tenant_id, person_ids=person_ids, used=used)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # all or nothing with the caller: no savepoint
 def enroll_people_in_path(
     *,
     actor: Actor,
@@ -422,7 +422,7 @@ def enroll_people_in_path(
     return results
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # all or nothing with the caller: no savepoint
 def leave_path(*, actor: Actor, tenant_id: int, path: LearningPath, person_ids: list[int]) -> int:
     """Take people off a path whose step enrolments are all withdrawn (a rule withdrew them);
     people with a live step enrolment stay on it. Returns how many left."""

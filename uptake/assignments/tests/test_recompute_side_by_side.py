@@ -140,7 +140,9 @@ def _recompute_twice(tenant: Any) -> list[set[str]]:
 
 
 def test_ranges_side_by_side_end_where_one_at_a_time_ends(monkeypatch, settings, smtp_mail):
-    monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE", 2)  # four or five ranges
+    # Ranges of two people one at a time, of one side by side.
+    monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE", 2)
+    monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE_SIDE_BY_SIDE", 1)
     with time_machine.travel(NOW, tick=False):
         one = _organisation("one")
         settings.UPTAKE_RECOMPUTE_WORKERS = 1
@@ -169,6 +171,7 @@ def test_ranges_side_by_side_end_where_one_at_a_time_ends(monkeypatch, settings,
 
 def test_a_failing_range_fails_the_recompute(monkeypatch, settings):
     monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE", 2)
+    monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE_SIDE_BY_SIDE", 1)
     settings.UPTAKE_RECOMPUTE_WORKERS = 3
     with time_machine.travel(NOW, tick=False):
         tenant = _organisation("failing")

@@ -135,6 +135,30 @@ def test_insert_columns_writes_one_row_per_position(tenant, titles) -> None:  # 
     )
 
 
+def test_insert_columns_fills_a_template_in_the_database(tenant) -> None:  # type: ignore[no-untyped-def]
+    """A templated column: each value put in place of the `%s` by the database, `%%` a percent
+    sign, the values themselves taken as they are (percent signs, quotes, braces)."""
+    person = builders.person(tenant)
+    now = clock.now()
+    values = [7, 123456789, '50% {"x"}', "a\\b"]
+    bulk.insert_columns(
+        Notification,
+        {
+            "tenant_id": tenant.pk,
+            "person_id": person.pk,
+            "kind": "test",
+            "title": "t",
+            "url": "",
+            "created_at": now,
+            "updated_at": now,
+        },
+        {"body": values, "key": [f"k{i}" for i in range(len(values))]},
+        templates={"body": '{"n": %s, "done": "100%%"}'},
+    )
+    stored = dict(Notification.objects.filter(tenant=tenant).values_list("key", "body"))
+    assert stored == {f"k{i}": f'{{"n": {v}, "done": "100%"}}' for i, v in enumerate(values)}
+
+
 _text = st.text(
     alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
     max_size=20,
