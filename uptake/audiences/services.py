@@ -40,11 +40,10 @@ Reason = MembershipChange.Reason
 # Above this many people, a live change is evaluated in SQL per audience rather than person by
 # person in Python: both give the same result (property-tested), the SQL path is faster in bulk.
 PYTHON_LIMIT = 2000
-# A full recompute handles this many people per transaction (see recompute_audiences); with
-# ranges side by side (PostgreSQL), at most RECOMPUTE_PEOPLE_SIDE_BY_SIDE, in a number of ranges
-# that keeps every worker busy to the end.
-RECOMPUTE_PEOPLE = 25_000
-RECOMPUTE_PEOPLE_SIDE_BY_SIDE = 50_000
+# A full recompute handles at most this many people per transaction (see _person_ranges):
+# fewer, larger ranges run fewer statements (each audience's work is per range); on SQLite a
+# range holds the write lock for its length (~5 s; other writers wait, busy_timeout 10 s).
+RECOMPUTE_PEOPLE = 50_000
 
 
 @dataclass
@@ -295,10 +294,10 @@ def deactivate_audience(*, actor: Actor, audience: Audience) -> Audience:
 
 
 def _person_ranges(tenant_id: int, workers: int) -> list[tuple[int, int]]:
-    """The tenant's person ids cut into consecutive ranges (first, last): of RECOMPUTE_PEOPLE
-    for one worker; for several, a multiple of `workers` ranges of equal size, none larger
-    than RECOMPUTE_PEOPLE_SIDE_BY_SIDE (fewer, larger ranges mean fewer statements; equal ones
-    end together)."""
+    """The tenant's person ids cut into consecutive ranges (first, last) of RECOMPUTE_PEOPLE
+    for one worker; for several, into ranges of (nearly) equal size, as few as keep every
+    worker busy to the end (a multiple of `workers` when the people divide evenly), none
+    larger than RECOMPUTE_PEOPLE."""
     from uptake.people.models import Person
 
     ids = list(
@@ -306,7 +305,7 @@ def _person_ranges(tenant_id: int, workers: int) -> list[tuple[int, int]]:
     )
     size = RECOMPUTE_PEOPLE
     if workers > 1:
-        rounds = -(-len(ids) // (workers * RECOMPUTE_PEOPLE_SIDE_BY_SIDE))
+        rounds = -(-len(ids) // (workers * RECOMPUTE_PEOPLE))
         size = max(1, -(-len(ids) // (workers * max(rounds, 1))))
     return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
 

@@ -140,9 +140,7 @@ def _recompute_twice(tenant: Any) -> list[set[str]]:
 
 
 def test_ranges_side_by_side_end_where_one_at_a_time_ends(monkeypatch, settings, smtp_mail):
-    # Ranges of two people one at a time, of one side by side.
-    monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE", 2)
-    monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE_SIDE_BY_SIDE", 1)
+    monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE", 2)  # four ranges
     with time_machine.travel(NOW, tick=False):
         one = _organisation("one")
         settings.UPTAKE_RECOMPUTE_WORKERS = 1
@@ -171,7 +169,6 @@ def test_ranges_side_by_side_end_where_one_at_a_time_ends(monkeypatch, settings,
 
 def test_a_failing_range_fails_the_recompute(monkeypatch, settings):
     monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE", 2)
-    monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE_SIDE_BY_SIDE", 1)
     settings.UPTAKE_RECOMPUTE_WORKERS = 3
     with time_machine.travel(NOW, tick=False):
         tenant = _organisation("failing")
@@ -189,3 +186,19 @@ def test_a_failing_range_fails_the_recompute(monkeypatch, settings):
         audience_services.recompute_audiences(tenant_id=tenant.pk)
     # At most the ranges already running when it failed went on; none started after.
     assert len(started) <= 2 + 1
+
+
+def test_people_are_cut_into_ranges_that_keep_every_worker_busy(monkeypatch):
+    tenant = TenantFactory(slug="ranges")
+    ids = [p.pk for p in PersonFactory.create_batch(12, tenant=tenant)]
+    monkeypatch.setattr(audience_services, "RECOMPUTE_PEOPLE", 5)
+
+    def sizes(workers: int) -> list[int]:
+        ranges = audience_services._person_ranges(tenant.pk, workers)
+        assert ranges[0][0] == ids[0] and ranges[-1][1] == ids[-1]
+        return [ids.index(last) - ids.index(first) + 1 for first, last in ranges]
+
+    assert sizes(1) == [5, 5, 2]  # one at a time: the largest ranges allowed
+    assert sizes(2) == [3, 3, 3, 3]  # two rounds of two equal ranges, none above five
+    assert sizes(3) == [4, 4, 4]
+    assert sizes(12) == [1] * 12
