@@ -188,6 +188,8 @@ def _distinct_values_column(field: Any) -> Any:
         return field.get_db_prep_save(value, connection)
 
     def convert(values: Sequence[Any]) -> list[Any]:
+        if sqlite_datetime:  # `_sqlite_text` is memoised: one lookup per value
+            return [one(v) for v in values]
         try:
             distinct = set(values)
         except TypeError:  # unhashable (a dict for a non-JSON field): one by one

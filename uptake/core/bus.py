@@ -59,6 +59,12 @@ def publish(event: object) -> None:
     transaction.on_commit(lambda: dispatch(event), robust=False)
 
 
+def listened(event_type: type) -> bool:
+    """Whether any handler is subscribed to this type of event: a bulk write need not build
+    100,000 events that nobody would receive (dispatching them would do nothing)."""
+    return bool(_subscriptions().get(event_type))
+
+
 def publish_many(events: Iterable[object]) -> None:
     """Publish many events (a bulk write's), in order, with one commit hook for all of them:
     the same as `publish` for each, without a hook per event."""

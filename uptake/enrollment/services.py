@@ -22,7 +22,7 @@ from uptake.analytics.models import Verb
 from uptake.catalog.models import Course
 from uptake.core import bulk, clock
 from uptake.core.actor import Actor
-from uptake.core.bus import publish, publish_many
+from uptake.core.bus import listened, publish, publish_many
 from uptake.core.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from uptake.enrollment import rules
 from uptake.enrollment.events import (
@@ -599,17 +599,18 @@ def enroll_people_due(
             data_template=template,
             people_checked=True,
         )
-    publish_many(
-        EnrollmentCreated(
-            tenant_id=tenant_id,
-            enrollment_id=pk,
-            person_id=pid,
-            course_id=course_id,
-            source=source,
-            due_at=due_by_person[pid],
+    if listened(EnrollmentCreated):
+        publish_many(
+            EnrollmentCreated(
+                tenant_id=tenant_id,
+                enrollment_id=pk,
+                person_id=pid,
+                course_id=course_id,
+                source=source,
+                due_at=due_by_person[pid],
+            )
+            for pk, pid, _again in changed
         )
-        for pk, pid, _again in changed
-    )
     open_enrollments = {
         pid: pk
         for pid, (pk, status) in existing.items()

@@ -280,6 +280,32 @@ def test_bulk_enrolment_counts_created_reactivated_and_already(
     assert all(isinstance(e, EnrollmentCreated) for e in published)
 
 
+@pytest.mark.parametrize("listener", [True, False], ids=["listened", "nobody-listens"])
+def test_rule_enrolment_publishes_its_events_to_listeners_only(
+    tenant, kit, django_capture_on_commit_callbacks, monkeypatch, listener
+) -> None:  # type: ignore[no-untyped-def]
+    """A rule batch builds its EnrollmentCreated events only when some handler receives them
+    (a recompute enrols 100,000 people)."""
+    from uptake.core import bus
+
+    handlers = [lambda event: None] if listener else []
+    monkeypatch.setitem(bus._subscriptions(), EnrollmentCreated, handlers)
+    people = [builders.person(tenant) for _ in range(3)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = services.enroll_people_due(
+            actor=SYSTEM,
+            tenant_id=tenant.pk,
+            due_by_person={p.pk: DUE for p in people},
+            course=kit.course,
+        )
+    assert result.created == 3
+    published = published_events(callbacks)
+    assert sorted(e.person_id for e in published) == (
+        sorted(p.pk for p in people) if listener else []
+    )
+    assert LearningEvent.objects.filter(verb=Verb.ASSIGNED).count() == 3  # recorded either way
+
+
 def test_bulk_enrolment_uses_a_fixed_number_of_queries(tenant, kit) -> None:  # type: ignore[no-untyped-def]
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
