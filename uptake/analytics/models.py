@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db import models
 
+from uptake.core.models import unchecked_tenant
+
 
 class Verb(models.TextChoices):
     ASSIGNED = "assigned", "assigned"
@@ -28,13 +30,7 @@ class LearningEvent(models.Model):
     # PostgreSQL constraint either (ADR 0032): the writers check a batch's people in one query
     # (`services`), where the constraint checked each row at commit. Django still deletes the
     # events with their person or tenant (on_delete is carried out by the ORM).
-    tenant = models.ForeignKey(
-        "tenancy.Tenant",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    tenant = unchecked_tenant()
     person = models.ForeignKey(
         "people.Person",
         on_delete=models.CASCADE,
@@ -547,13 +543,7 @@ class PendingRollup(models.Model):
 
     # A queue, read in id order and emptied: no index but the primary key, and no database
     # constraint (like the rollups it feeds); the ORM still deletes the rows with their tenant.
-    tenant = models.ForeignKey(
-        "tenancy.Tenant",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    tenant = unchecked_tenant()
     verb = models.CharField(max_length=24, choices=Verb.choices)
     object_id = models.BigIntegerField(null=True, blank=True)
     course_id = models.BigIntegerField(null=True, blank=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from uptake.core.models import TenantScoped
+from uptake.core.models import TenantScoped, unchecked_tenant
 
 
 class Assignment(TenantScoped):
@@ -68,13 +68,7 @@ class AssignmentEnrollment(TenantScoped):
     # person or tenant (on_delete is carried out by the ORM).
 
     # Covered by the (tenant, ...) indexes below: one index fewer to maintain on bulk writes.
-    tenant = models.ForeignKey(
-        "tenancy.Tenant",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    tenant = unchecked_tenant()
     # Indexed through the (assignment, enrollment) unique constraint and (tenant, person).
     assignment = models.ForeignKey(
         Assignment,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from uptake.core.models import TenantScoped
+from uptake.core.models import TenantScoped, unchecked_tenant
 
 
 class Audience(TenantScoped):
@@ -61,13 +61,7 @@ class AudienceMembership(TenantScoped):
     # with their audience, person or tenant (on_delete is carried out by the ORM).
 
     # Covered by the (tenant, ...) indexes below: one index fewer to maintain on bulk writes.
-    tenant = models.ForeignKey(
-        "tenancy.Tenant",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    tenant = unchecked_tenant()
     # Indexed through the (audience, person) unique constraint and (tenant, person).
     audience = models.ForeignKey(
         Audience,
@@ -117,13 +111,7 @@ class MembershipChange(TenantScoped):
         RECOMPUTE = "recompute", "recompute"
 
     # Covered by the (tenant, ...) indexes below: one index fewer to maintain on bulk writes.
-    tenant = models.ForeignKey(
-        "tenancy.Tenant",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    tenant = unchecked_tenant()
     # Indexed through (audience, at) and (tenant, person, at).
     audience = models.ForeignKey(
         Audience,

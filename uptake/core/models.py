@@ -13,6 +13,20 @@ class TimeStamped(models.Model):
         abstract = True
 
 
+def unchecked_tenant() -> models.ForeignKey:  # type: ignore[type-arg]
+    """The tenant key of a table written in bulk by one writer (rule rows, events, rollup
+    queue, enrolments, nudges): no single-column index (the (tenant, ...) indexes cover it)
+    and no database constraint (ADR 0032, 0036, 0038); Django still deletes the rows with
+    their tenant (the ORM carries out on_delete)."""
+    return models.ForeignKey(
+        "tenancy.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+
+
 class TenantScoped(TimeStamped):
     """Every tenant-owned row carries its tenant; every selector and service filters on it."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from uptake.core.models import TenantScoped
+from uptake.core.models import TenantScoped, unchecked_tenant
 
 
 class Enrollment(TenantScoped):
@@ -23,13 +23,7 @@ class Enrollment(TenantScoped):
     # Not checked by PostgreSQL (ADR 0038): the tenant always comes from the server side
     # (the actor's organisation), and tenants are removed through the ORM, which deletes
     # their enrolments first; the person and course keys are checked.
-    tenant = models.ForeignKey(
-        "tenancy.Tenant",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    tenant = unchecked_tenant()
     # Indexed through the (person, course) unique constraint.
     person = models.ForeignKey(
         "people.Person", on_delete=models.CASCADE, related_name="enrollments", db_index=False

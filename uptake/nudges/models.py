@@ -9,7 +9,7 @@ import datetime as dt
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from uptake.core.models import TenantScoped
+from uptake.core.models import TenantScoped, unchecked_tenant
 
 
 def _default_channels() -> list[str]:
@@ -177,13 +177,7 @@ class Nudge(TenantScoped):
     # tenant (people are deactivated, not deleted). No key is checked by the database either
     # (ADR 0024): the sweep writes nudges for rows it has just read in the same transaction,
     # none of which the application deletes; Django still cascades its own deletes.
-    tenant = models.ForeignKey(
-        "tenancy.Tenant",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    tenant = unchecked_tenant()
     campaign = models.ForeignKey(
         Campaign,
         on_delete=models.CASCADE,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from uptake.core.models import TenantScoped
+from uptake.core.models import TenantScoped, unchecked_tenant
 
 
 class LearningPath(TenantScoped):
@@ -70,13 +70,7 @@ class PathEnrollment(TenantScoped):
 
     # Tenant as for enrolments (ADR 0038): not checked by PostgreSQL, indexed through
     # (tenant, person, is_active); the path through the (path, person) unique constraint.
-    tenant = models.ForeignKey(
-        "tenancy.Tenant",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    tenant = unchecked_tenant()
     path = models.ForeignKey(
         LearningPath, on_delete=models.CASCADE, related_name="enrollments", db_index=False
     )
