@@ -4,6 +4,7 @@ bulk.insert_rows writes back what it was given."""
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -190,26 +191,94 @@ _text = st.text(
 def test_rows_written_through_copy_read_back_as_given(tenant, rows) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL's bulk path writes COPY's text format itself (tabs, newlines and backslashes
     in text and JSON, NULLs, floats, moments in any zone): what is read back is what was given;
-    SQLite's executemany the same."""
+    the same through INSERT (PostgreSQL's few rows, SQLite's executemany)."""
     from uptake.analytics.models import LearningEvent
 
     person = builders.person(tenant)
-    LearningEvent.objects.filter(tenant=tenant).delete()
     names = ["tenant", "person", "verb", "object_type", "object_id", "occurred_at", "value", "data"]
     given_rows = [
         (tenant.pk, person.pk, "launched", text, number, at, value, data)
         for text, number, value, at, data in rows
     ]
-    bulk.insert_rows(LearningEvent, names, given_rows)
-    stored = [
-        (text, number, value, at.astimezone(dt.UTC), data)
-        for text, number, value, at, data in LearningEvent.objects.filter(tenant=tenant)
-        .order_by("pk")
-        .values_list("object_type", "object_id", "value", "occurred_at", "data")
+    for copy_from in (1, 10**9):  # COPY or INSERT on PostgreSQL
+        LearningEvent.objects.filter(tenant=tenant).delete()
+        with mock.patch.object(bulk, "COPY_FROM", copy_from):
+            bulk.insert_rows(LearningEvent, names, given_rows)
+        stored = [
+            (text, number, value, at.astimezone(dt.UTC), data)
+            for text, number, value, at, data in LearningEvent.objects.filter(tenant=tenant)
+            .order_by("pk")
+            .values_list("object_type", "object_id", "value", "occurred_at", "data")
+        ]
+        # Compared in UTC: Python never finds an ambiguous local time (a clock put back) equal
+        # to a moment in another zone.
+        assert stored == [
+            (text, number, value, at.astimezone(dt.UTC), data)
+            for _t, _p, _v, text, number, at, value, data in given_rows
+        ]
+
+
+@pytest.mark.parametrize("scan", [False, True])
+def test_rows_where_reads_what_the_orm_reads(tenant, other_tenant, monkeypatch, scan) -> None:  # type: ignore[no-untyped-def]
+    """The statement built once per shape gives the rows and values the ORM gives (dates,
+    booleans, JSON, empty keys, converted as values_list converts them), for the tenant and
+    condition asked, in chunks or in one scan."""
+    from uptake.people.models import Person
+
+    monkeypatch.setattr(bulk, "IN_CHUNK", 2)  # several chunks
+    monkeypatch.setattr(bulk, "WHOLE_SCAN", 0 if scan else 10_000)
+    boss = builders.person(tenant, hire_date=dt.date(2020, 2, 29), custom={"level": 3})
+    people = [
+        boss,
+        builders.person(tenant, manager=boss, is_active=False, custom={"a": [1, "x"]}),
+        builders.person(tenant, manager=boss, hire_date=None),
+        builders.person(other_tenant),
     ]
-    # Compared in UTC: Python never finds an ambiguous local time (a clock put back) equal to a
-    # moment in another zone.
-    assert stored == [
-        (text, number, value, at.astimezone(dt.UTC), data)
-        for _t, _p, _v, text, number, at, value, data in given_rows
-    ]
+    ids = [p.pk for p in people] + [10**9]
+    columns = ("pk", "hire_date", "is_active", "custom", "manager_id", "time_zone")
+    for where in ({"tenant_id": tenant.pk}, {"tenant_id": tenant.pk, "is_active": True}, {}):
+        got = bulk.rows_where(Person, where, "pk", ids, *columns)
+        expected = list(Person.objects.filter(pk__in=ids, **where).values_list(*columns))
+        assert got and sorted(got) == sorted(expected), where
+        assert [list(map(type, row)) for row in sorted(got)] == [
+            list(map(type, row)) for row in sorted(expected)
+        ]
+    # `field` is the first of the values read, any column of the model.
+    reports = bulk.rows_where(
+        Person, {"tenant_id": tenant.pk}, "manager_id", [boss.pk], "manager_id", "pk"
+    )
+    assert sorted(reports) == sorted((boss.pk, p.pk) for p in people[1:3])
+    assert bulk.rows_where(Person, {"tenant_id": tenant.pk}, "pk", [], "pk") == []
+    with pytest.raises(ValueError, match="IS NULL"):
+        bulk.rows_where(Person, {"manager_id": None}, "pk", ids, "pk")
+
+
+def test_instances_where_loads_what_the_orm_loads(tenant, other_tenant) -> None:  # type: ignore[no-untyped-def]
+    from django.forms.models import model_to_dict
+
+    from uptake.people.models import Person
+
+    boss = builders.person(tenant, hire_date=dt.date(2021, 5, 1), custom={"level": 3})
+    mine = [builders.person(tenant, manager=boss, is_active=flag) for flag in (True, False, True)]
+    builders.person(other_tenant)
+    got = bulk.instances_where(Person, {"tenant_id": tenant.pk}, "manager_id", [boss.pk])
+    expected = list(Person.objects.filter(manager=boss).order_by("pk"))
+    assert [p.pk for p in got] == [p.pk for p in mine]
+    assert [model_to_dict(p) for p in got] == [model_to_dict(p) for p in expected]
+    assert all(not p._state.adding for p in got)
+    got[0].first_name = "Saved"
+    got[0].save()  # a loaded instance, saved as an update
+    assert Person.objects.get(pk=got[0].pk).first_name == "Saved"
+    assert Person.objects.filter(tenant=tenant).count() == 4
+
+
+def test_delete_where_deletes_the_rows_asked_only(tenant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    person = builders.person(tenant)
+    monkeypatch.setattr(bulk, "IN_CHUNK", 2)
+    rows = _rows(person, 0, 5)
+    got = bulk.insert_returning(Notification, NAMES, rows, ["pk", "key"])
+    ids = [pk for pk, _key in got]
+    assert bulk.delete_where(Notification, {"tenant_id": tenant.pk, "key": "k1"}, "pk", ids) == 1
+    assert bulk.delete_where(Notification, {"person_id": person.pk}, "pk", [*ids[2:], 10**9]) == 3
+    assert list(Notification.objects.values_list("key", flat=True)) == ["k0"]
+    assert bulk.delete_where(Notification, {}, "pk", []) == 0
