@@ -43,6 +43,7 @@ from django.db.models.lookups import (
 )
 
 from uptake.audiences import rules
+from uptake.core import bulk
 from uptake.people.models import Person, PersonRole
 from uptake.people.rules import effective_roles
 
@@ -405,15 +406,13 @@ def load_facts(
     other tenants or unknown ids are absent from the result.
     """
     want = needs(used) if used is not None else {"manager": True, "above": True, "roles": True}
-    ids = sorted(set(person_ids))
-    facts: dict[int, dict[str, Any]] = {}
-    for part in chunks(ids):
-        for row in (
-            Person.objects.filter(tenant_id=tenant_id, pk__in=part)
-            .order_by()
-            .values("pk", *_FIELDS)
-        ):
-            facts[row.pop("pk")] = row
+    # Statements built once (bulk.rows_where): the live path of one HR change reads here.
+    facts: dict[int, dict[str, Any]] = {
+        row[0]: dict(zip(_FIELDS, row[1:], strict=True))
+        for row in bulk.rows_where(
+            Person, {"tenant_id": tenant_id}, "pk", person_ids, "pk", *_FIELDS, scan=False
+        )
+    }
     if not facts:
         return facts
     if want["manager"] or want["above"]:
@@ -421,13 +420,16 @@ def load_facts(
         chain: dict[int, tuple[int | None, str]] = {}
         frontier = {f["manager_id"] for f in facts.values() if f["manager_id"]}
         while frontier:
-            found: list[tuple[int, int | None, str]] = []
-            for part in chunks(sorted(frontier)):
-                found.extend(
-                    Person.objects.filter(tenant_id=tenant_id, pk__in=part)
-                    .order_by()
-                    .values_list("pk", "manager_id", "employee_id")
-                )
+            found = bulk.rows_where(
+                Person,
+                {"tenant_id": tenant_id},
+                "pk",
+                frontier,
+                "pk",
+                "manager_id",
+                "employee_id",
+                scan=False,
+            )
             for pk, manager_id, employee_id in found:
                 chain[pk] = (manager_id, employee_id)
             frontier = {m for _, m, _ in found if m and m not in chain}
@@ -447,20 +449,22 @@ def load_facts(
     if want["roles"]:
         granted: dict[int, list[str]] = {}
         has_reports: set[int] = set()
-        keys = list(facts)
-        for part in chunks(keys):
-            for person_id, role in (
-                PersonRole.objects.filter(tenant_id=tenant_id, person_id__in=part)
-                .order_by()
-                .values_list("person_id", "role")
-            ):
-                granted.setdefault(person_id, []).append(role)
-            has_reports.update(
-                Person.objects.filter(tenant_id=tenant_id, manager_id__in=part, is_active=True)
-                .order_by()
-                .values_list("manager_id", flat=True)
-                .distinct()
+        roles = bulk.rows_where(
+            PersonRole, {"tenant_id": tenant_id}, "person_id", facts, "person_id", "role"
+        )
+        for person_id, role in roles:
+            granted.setdefault(person_id, []).append(role)
+        has_reports.update(
+            manager_id
+            for (manager_id,) in bulk.rows_where(
+                Person,
+                {"tenant_id": tenant_id, "is_active": True},
+                "manager_id",
+                facts,
+                "manager_id",
+                scan=False,
             )
+        )
         for pk, f in facts.items():
             f["roles"] = effective_roles(granted=granted.get(pk, []), has_reports=pk in has_reports)
     return facts

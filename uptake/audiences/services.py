@@ -97,8 +97,8 @@ def _write(audience: Audience, diff: MembershipDiff, *, reason: str, now: dt.dat
     tenant_id, audience_id = audience.tenant_id, audience.pk
     diff.joined.sort()
     diff.left.sort()
-    for part in sql.chunks(diff.left):
-        AudienceMembership.objects.filter(audience=audience, person_id__in=part).delete()
+    # Plain SQL: nothing refers to a membership (no cascade, no signal).
+    bulk.delete_where(AudienceMembership, {"audience_id": audience_id}, "person_id", diff.left)
     # Rows that differ only by person (and join / leave): expanded by the database.
     stamp = connection.ops.adapt_datetimefield_value(now)
     version = diff.rule_version
@@ -552,8 +552,9 @@ def apply_person_changes(
     now = clock.now()
     today = clock.today()
     # The consequences (enrolments, withdrawals) are applied in the same transaction: one
-    # commit, and membership never disagrees with the enrolments it implies.
-    with transaction.atomic(), handled_before_commit():
+    # commit, and membership never disagrees with the enrolments it implies. Their learning
+    # events go into the rollups together at the end (one pass for a leave and a join).
+    with transaction.atomic(), analytics.rollups_held(), handled_before_commit():
         # Locked in id order, like recompute_audiences: concurrent changes serialise per
         # audience instead of deadlocking or double-writing a membership.
         audiences = list(
@@ -572,10 +573,16 @@ def apply_person_changes(
         else:
             wanted = _evaluate_in_sql(audiences, tenant_id=tenant_id, ids=ids, today=today)
         current: dict[int, set[int]] = {a.pk: set() for a in audiences}
-        for part in sql.chunks(sorted(ids)):
-            for audience_id, person_id in AudienceMembership.objects.filter(
-                audience__in=audiences, person_id__in=part
-            ).values_list("audience_id", "person_id"):
+        for person_id, audience_id in bulk.rows_where(
+            AudienceMembership,
+            {"tenant_id": tenant_id},
+            "person_id",
+            ids,
+            "person_id",
+            "audience_id",
+            scan=False,
+        ):
+            if audience_id in current:  # not an inactive audience's
                 current[audience_id].add(person_id)
         diffs = []
         for audience in audiences:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from uptake.analytics import services as analytics
@@ -164,9 +164,13 @@ def _publish_created(enrollment: Enrollment) -> None:
     )
 
 
-def _record_withdrawals(enrollments: list[Enrollment], *, actor: Actor, now: dt.datetime) -> None:
-    """The "withdrawn" learning events (same transaction) and EnrollmentWithdrawn (on commit)."""
+def _record_withdrawals(
+    enrollments: list[Enrollment], *, actor: Actor, now: dt.datetime, people_checked: bool = False
+) -> None:
+    """The "withdrawn" learning events (same transaction) and EnrollmentWithdrawn (on commit).
+    `people_checked`: the enrolments were just read from the database by their tenant."""
     analytics.record_events(
+        people_checked=people_checked,
         events=[
             analytics.new_event(
                 tenant_id=e.tenant_id,
@@ -179,7 +183,7 @@ def _record_withdrawals(enrollments: list[Enrollment], *, actor: Actor, now: dt.
                 data={"enrollment_id": e.pk, "actor_person_id": actor.person_id},
             )
             for e in enrollments
-        ]
+        ],
     )
     publish_many(
         EnrollmentWithdrawn(
@@ -509,8 +513,9 @@ def enroll_people_due(
         if active_ids is not None
         else {
             pk
-            for (pk,) in bulk.rows_for(
-                Person.objects.filter(tenant_id=tenant_id, is_active=True),
+            for (pk,) in bulk.rows_where(
+                Person,
+                {"tenant_id": tenant_id, "is_active": True},
                 "pk",
                 ids,
                 "pk",
@@ -522,8 +527,9 @@ def enroll_people_due(
     # chunked id lists for a small one.
     existing: dict[int, tuple[int, str]] = {
         pid: (pk, status)
-        for pid, pk, status in bulk.rows_for(
-            Enrollment.objects.filter(tenant_id=tenant_id, course=course),
+        for pid, pk, status in bulk.rows_where(
+            Enrollment,
+            {"tenant_id": tenant_id, "course_id": course_id},
             "person_id",
             ids,
             "person_id",
@@ -633,21 +639,35 @@ def withdraw_enrollments(*, actor: Actor, tenant_id: int, enrollment_ids: list[i
     withdrawn, each with its "withdrawn" learning event and EnrollmentWithdrawn; already
     withdrawn or completed ones are left as they are. Returns how many were withdrawn."""
     now = clock.now()
-    rows: list[Enrollment] = []
-    for start in range(0, len(enrollment_ids), _IN_CHUNK):
-        chunk = enrollment_ids[start : start + _IN_CHUNK]
-        rows.extend(
-            Enrollment.objects.select_for_update()
-            .filter(
-                tenant_id=tenant_id,
-                pk__in=chunk,
-                status__in=[Enrollment.Status.ASSIGNED, Enrollment.Status.IN_PROGRESS],
+    # One UPDATE ... RETURNING per chunk (PostgreSQL, SQLite 3.35+): the rows are locked and
+    # changed in one statement, no ORM query built for a live HR change. Names from the model.
+    qn = connection.ops.quote_name
+    meta = Enrollment._meta
+    column = {f.name: qn(str(f.column)) for f in meta.concrete_fields}
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    found: list[tuple[int, int, int]] = []
+    with connection.cursor() as cursor:
+        for chunk in bulk.chunks(sorted(set(enrollment_ids)), _IN_CHUNK):
+            listed = ",".join(str(int(pk)) for pk in chunk)
+            cursor.execute(
+                f"UPDATE {qn(meta.db_table)} SET {column['status']} = %s, "  # noqa: S608
+                f"{column['withdrawn_at']} = %s, {column['updated_at']} = %s "
+                f"WHERE {column['tenant']} = %s AND {column['status']} IN (%s, %s) "
+                f"AND {column['id']} IN ({listed}) "
+                f"RETURNING {column['id']}, {column['person']}, {column['course']}",
+                [
+                    Enrollment.Status.WITHDRAWN.value,
+                    stamp,
+                    stamp,
+                    tenant_id,
+                    Enrollment.Status.ASSIGNED.value,
+                    Enrollment.Status.IN_PROGRESS.value,
+                ],
             )
-            .only("id", "tenant_id", "person_id", "course_id", "status")
-        )
-    for start in range(0, len(rows), _IN_CHUNK):
-        Enrollment.objects.filter(pk__in=[e.pk for e in rows[start : start + _IN_CHUNK]]).update(
-            status=Enrollment.Status.WITHDRAWN, withdrawn_at=now, updated_at=now
-        )
-    _record_withdrawals(rows, actor=actor, now=now)
+            found.extend(cursor.fetchall())
+    rows = [
+        Enrollment(pk=pk, tenant_id=tenant_id, person_id=person_id, course_id=course_id)
+        for pk, person_id, course_id in sorted(found)
+    ]
+    _record_withdrawals(rows, actor=actor, now=now, people_checked=True)
     return len(rows)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from uptake.core import clock, outbox
+from uptake.core import bulk, clock, outbox
 from uptake.core.actor import Actor
 from uptake.core.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from uptake.enrollment.models import Enrollment
@@ -588,9 +588,13 @@ def update_calendar(*, actor: Actor, enrollment_id: int, due_at: dt.datetime | N
     return True
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # a withdrawal's handler: all or nothing with the caller
 def cancel_calendar(*, actor: Actor, enrollment_id: int) -> bool:
     """The enrolment was withdrawn: METHOD:CANCEL for the same UID with a higher SEQUENCE."""
+    # Most withdrawn enrolments never had an invite: a statement built once tells (a rule's
+    # withdrawal is part of a live HR change), the ORM's locking read only when there is one.
+    if not bulk.rows_where(CalendarInvite, {}, "enrollment_id", [enrollment_id], "enrollment_id"):
+        return False
     invite = CalendarInvite.objects.select_for_update().filter(enrollment_id=enrollment_id).first()
     if invite is None or invite.cancelled_at is not None:
         return False
