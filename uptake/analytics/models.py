@@ -66,19 +66,10 @@ class LearningEvent(models.Model):
 # so late and backdated events land in the same place as on-time ones. See docs/metrics.md.
 
 
-def _tenant() -> Any:
-    """A rollup row's tenant. Rollups are derived data, rebuilt from LearningEvent by
-    `rebuild_analytics`: no database constraint (ADR 0028; PostgreSQL checked each of the
-    hundreds of thousands of rows a recompute writes, at commit), and no index of its own
-    (every rollup table's unique key starts with the tenant). Django still deletes the rows
-    with their tenant (on_delete is carried out by the ORM)."""
-    return models.ForeignKey(
-        "tenancy.Tenant",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+# A rollup row's tenant key (`unchecked_tenant`): rollups are derived data, rebuilt from
+# LearningEvent by `rebuild_analytics`, so no database constraint (ADR 0028; PostgreSQL checked
+# each of the hundreds of thousands of rows a recompute writes, at commit), and no index of its
+# own (every rollup table's unique key starts with the tenant).
 
 
 def _person() -> Any:
@@ -93,7 +84,7 @@ class CourseFact(models.Model):
     """One row per person and course that has any course event: when it was first and last
     assigned, first started, first completed, last withdrawn."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     person = _person()
     course_id = models.BigIntegerField()
     first_assigned_at = models.DateTimeField(null=True)
@@ -129,7 +120,7 @@ class CheckFact(models.Model):
     """One row per person and knowledge check attempted: attempts, passes, and the attempt
     number of the first pass."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     person = _person()
     activity_id = models.BigIntegerField()
     course_id = models.BigIntegerField(null=True)
@@ -169,7 +160,7 @@ class CheckCell(CheckCounters):
     """Check counters of the whole organisation: organisation-wide and per-course figures
     read these instead of every CheckFact row (ADR 0026)."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
 
     class Meta:
         constraints = [
@@ -191,7 +182,7 @@ class Grain(models.TextChoices):
 class ActivePeriod(models.Model):
     """A person was active (any learner event) in this day / week / month (UTC)."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     person = _person()
     grain = models.CharField(max_length=1, choices=Grain.choices)
     start = models.DateField()
@@ -211,7 +202,7 @@ class ActivePeriod(models.Model):
 class ActiveCount(models.Model):
     """How many people were active in a period: DAU / WAU / MAU series."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     grain = models.CharField(max_length=1, choices=Grain.choices)
     start = models.DateField()
     people = models.PositiveIntegerField(default=0)
@@ -228,7 +219,7 @@ class ActiveCount(models.Model):
 class DailyCount(models.Model):
     """Events per tenant, UTC day, course (0: none) and verb: the over-time series."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     day = models.DateField()
     course_id = models.BigIntegerField(default=0)
     verb = models.CharField(max_length=24, choices=Verb.choices)
@@ -249,7 +240,7 @@ class PersonFact(models.Model):
     """One row per person with any event: first activity and first assignment (and their
     ISO weeks, for cohorts and retention curves)."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     person = _person()
     first_active_at = models.DateTimeField(null=True)
     first_active_week = models.DateField(null=True)
@@ -283,7 +274,7 @@ class AssignmentCell(models.Model):
     and UTC day of the due date: how many, started, completed, activated (started within 7
     days), completed on time."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     course_id = models.BigIntegerField()
     assigned_day = models.DateField()
     due_day = models.DateField()  # fold.NO_DUE_DAY (9999-12-31): no due date
@@ -308,7 +299,7 @@ class AssignmentCell(models.Model):
 class CompletionCell(models.Model):
     """Completed current assignments of a course by UTC day of completion."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     course_id = models.BigIntegerField()
     day = models.DateField()
     n = models.IntegerField(default=0)
@@ -328,7 +319,7 @@ class DurationCell(models.Model):
     """Completed current assignments of a course by whole hours from first assignment to
     completion (0 when completed before being assigned): the median time to complete."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     course_id = models.BigIntegerField()
     hours = models.IntegerField()
     n = models.IntegerField(default=0)
@@ -348,7 +339,7 @@ class RetentionCell(models.Model):
     """People of a cohort (first active week "s", or first assigned week "a") active in a
     later ISO week: the retention curves of the whole organisation."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     cohort_kind = models.CharField(max_length=1)  # "s": first active week, "a": first assigned
     cohort_week = models.DateField()
     week = models.DateField()
@@ -379,7 +370,7 @@ class PersonDims(models.Model):
     Person attributes, taken when they first count and moved by `rollups.sync_people` when the
     people app reports a change (PersonChanged / PeopleImported / PersonDeactivated)."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     person = _person()
     department = models.CharField(max_length=100, blank=True)
     location = models.CharField(max_length=100, blank=True)
@@ -405,7 +396,7 @@ class DimensionCell(models.Model):
     """The columns every people-dimension cell starts with (ADR 0017): the dimension kind
     (department, location, manager, hire month) and the person's value for it."""
 
-    tenant = _tenant()
+    tenant = unchecked_tenant()
     kind = models.CharField(max_length=1)
     value = models.CharField(max_length=100)
 

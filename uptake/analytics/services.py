@@ -44,26 +44,22 @@ def _check_people(pairs: Iterable[tuple[int, int]]) -> None:
     wanted: dict[int, set[int]] = {}
     for tenant_id, person_id in pairs:
         wanted.setdefault(tenant_id, set()).add(person_id)
-    # Plain SQL with the ids as integer literals: building an ORM query cost a single event
+    # A statement built once (bulk.rows_where): building an ORM query cost a single event
     # more than the lookup (SQLite, +0.3 ms).
-    table = connection.ops.quote_name(Person._meta.db_table)
-    with connection.cursor() as cursor:
-        for tenant_id, ids in wanted.items():
-            found: set[int] = set()
-            for chunk in bulk.chunks(sorted(ids)):
-                listed = ",".join(str(int(i)) for i in chunk)
-                cursor.execute(
-                    f"SELECT id FROM {table} WHERE tenant_id = %s AND id IN ({listed})",  # noqa: S608
-                    [tenant_id],
-                )
-                found.update(pk for (pk,) in cursor.fetchall())
-            unknown = ids - found
-            if unknown:
-                listed = ", ".join(map(str, sorted(unknown)[:10]))
-                raise ValueError(
-                    f"Learning events for {len(unknown)} people who are not in organisation "
-                    f"{tenant_id}: {listed}"
-                )
+    for tenant_id, ids in wanted.items():
+        found = {
+            pk
+            for (pk,) in bulk.rows_where(
+                Person, {"tenant_id": tenant_id}, "pk", ids, "pk", scan=False
+            )
+        }
+        unknown = ids - found
+        if unknown:
+            listed = ", ".join(map(str, sorted(unknown)[:10]))
+            raise ValueError(
+                f"Learning events for {len(unknown)} people who are not in organisation "
+                f"{tenant_id}: {listed}"
+            )
 
 
 def record_event(

@@ -123,8 +123,8 @@ def rows_where(
     shape = _SHAPES.get(key)
     if shape is None:
         shape = _SHAPES[key] = _select_shape(model, tuple(where), field, values)
-    everything, by_ids, columns = shape
-    params = _where_params(model, where)
+    everything, by_ids, columns, preparers = shape
+    params = _where_params(where, preparers)
     converters = [
         (index, converts)
         for index, col in enumerate(columns)
@@ -152,7 +152,7 @@ def rows_where(
         ids,
         scan,
         lambda: fetch(everything),
-        lambda chunk: fetch(f"{by_ids} IN ({_listed(chunk)})"),
+        lambda chunk: fetch(f"{by_ids} IN ({int_list(chunk)})"),
     )
 
 
@@ -176,12 +176,16 @@ def delete_where(model: type[Any], where: dict[str, Any], field: str, ids: Itera
     if shape is None:
         table = connection.ops.quote_name(model._meta.db_table)
         condition = _by_ids(model, tuple(where), field)
-        shape = _SHAPES[key] = (f"DELETE FROM {table} WHERE {condition}",)  # noqa: S608
-    params = _where_params(model, where)
+        shape = _SHAPES[key] = (
+            f"DELETE FROM {table} WHERE {condition}",  # noqa: S608
+            _preparers(model, tuple(where)),
+        )
+    statement, preparers = shape
+    params = _where_params(where, preparers)
     deleted = 0
     with connection.cursor() as cursor:
         for chunk in chunks(sorted(set(ids))):
-            cursor.execute(f"{shape[0]} IN ({_listed(chunk)})", params)
+            cursor.execute(f"{statement} IN ({int_list(chunk)})", params)
             deleted += cursor.rowcount
     return deleted
 
@@ -191,7 +195,8 @@ def delete_where(model: type[Any], where: dict[str, Any], field: str, ids: Itera
 _SHAPES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
 
-def _listed(ids: Iterable[int]) -> str:
+def int_list(ids: Iterable[int]) -> str:
+    """Integer ids as SQL literals for `IN (...)` (each checked to be an integer)."""
     return ",".join(str(int(i)) for i in ids)
 
 
@@ -200,17 +205,20 @@ def _field(model: type[Any], name: str) -> Any:
     return meta.pk if name == "pk" else meta.get_field(name)
 
 
-def _where_params(model: type[Any], where: dict[str, Any]) -> list[Any]:
-    """The values of `where`'s conditions for the driver: as they are for numbers, text,
-    booleans and keys; through the field otherwise (a date)."""
+def _preparers(model: type[Any], where: tuple[str, ...]) -> list[Any]:
+    """Per condition, the field its value goes through (a date), or None: numbers, text,
+    booleans and keys go to the driver as they are."""
+    fields = [_field(model, name) for name in where]
+    return [None if f.is_relation or f.get_internal_type() in _PLAIN_TYPES else f for f in fields]
+
+
+def _where_params(where: dict[str, Any], preparers: list[Any]) -> list[Any]:
     if None in where.values():
         raise ValueError("conditions compare with =: filter on None (IS NULL) with the ORM")
-    out = []
-    for name, value in where.items():
-        target = _field(model, name)
-        plain = target.is_relation or target.get_internal_type() in _PLAIN_TYPES
-        out.append(value if plain else target.get_db_prep_value(value, connection))
-    return out
+    return [
+        value if f is None else f.get_db_prep_value(value, connection)
+        for f, value in zip(preparers, where.values(), strict=True)
+    ]
 
 
 def _by_ids(model: type[Any], where: tuple[str, ...], field: str) -> str:
@@ -222,16 +230,17 @@ def _by_ids(model: type[Any], where: tuple[str, ...], field: str) -> str:
 
 def _select_shape(
     model: type[Any], where: tuple[str, ...], field: str, values: tuple[str, ...]
-) -> tuple[str, str, list[Any]]:
-    """rows_where's statement without the ids, the same up to its id column (for " IN (...)")
-    and the selected columns (expressions, for their converters)."""
+) -> tuple[str, str, list[Any], list[Any]]:
+    """rows_where's statement without the ids, the same up to its id column (for " IN (...)"),
+    the selected columns (expressions, for their converters) and the conditions' preparers."""
     qn = connection.ops.quote_name
     table = model._meta.db_table
     columns = [_field(model, name).get_col(table) for name in values]
     sql = f"SELECT {', '.join(qn(c.target.column) for c in columns)} FROM {qn(table)}"  # noqa: S608
     conditions = " AND ".join(f"{qn(_field(model, name).column)} = %s" for name in where)
     everything = f"{sql} WHERE {conditions}" if conditions else sql
-    return everything, f"{sql} WHERE {_by_ids(model, where, field)}", columns
+    by_ids = f"{sql} WHERE {_by_ids(model, where, field)}"
+    return everything, by_ids, columns, _preparers(model, where)
 
 
 def _rows_in(
@@ -255,7 +264,7 @@ def with_ids_in(qs: QuerySet[Any], field: str, ids: Iterable[int]) -> QuerySet[A
     "person_id", ...), quoted from the model's metadata."""
     meta = qs.model._meta
     column = meta.pk.column if field == "pk" else meta.get_field(field).column
-    listed = ",".join(str(int(i)) for i in ids) or "NULL"
+    listed = int_list(ids) or "NULL"
     qn = connection.ops.quote_name
     return qs.extra(where=[f"{qn(meta.db_table)}.{qn(column)} IN ({listed})"])  # noqa: S610 (int literals, quoted names)
 

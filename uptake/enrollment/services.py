@@ -648,7 +648,7 @@ def withdraw_enrollments(*, actor: Actor, tenant_id: int, enrollment_ids: list[i
     found: list[tuple[int, int, int]] = []
     with connection.cursor() as cursor:
         for chunk in bulk.chunks(sorted(set(enrollment_ids)), _IN_CHUNK):
-            listed = ",".join(str(int(pk)) for pk in chunk)
+            listed = bulk.int_list(chunk)
             cursor.execute(
                 f"UPDATE {qn(meta.db_table)} SET {column['status']} = %s, "  # noqa: S608
                 f"{column['withdrawn_at']} = %s, {column['updated_at']} = %s "
